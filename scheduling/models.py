@@ -1,0 +1,270 @@
+"""The clinic: where, who, what and when. Times are stored in UTC; each location keeps its IANA zone."""
+
+import secrets
+from datetime import timedelta
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Func, Q
+
+
+def validate_timezone(name: str) -> None:
+    if name not in available_timezones():
+        raise ValidationError(f"{name!r} is not an IANA time zone such as Europe/London.")
+
+
+class Clinic(models.Model):
+    """The clinic and its booking policy. There is exactly one row (pk=1)."""
+
+    name = models.CharField(max_length=200, default="Meridian Acupuncture")
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(5), MaxValueValidator(240)]
+    )
+    min_notice_hours = models.PositiveSmallIntegerField(default=12)
+    horizon_days = models.PositiveSmallIntegerField(default=90, validators=[MinValueValidator(1)])
+    late_cancel_hours = models.PositiveSmallIntegerField(default=24)
+    hold_minutes = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(1)])
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="clinic_is_a_singleton")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def load(cls) -> "Clinic":
+        clinic, _ = cls.objects.get_or_create(pk=1)
+        return clinic
+
+
+class Location(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, validators=[validate_timezone])
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Room(models.Model):
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
+    slug = models.SlugField()
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["location", "name"]
+        constraints = [models.UniqueConstraint(fields=["location", "slug"], name="room_slug_unique_per_location")]
+
+    def __str__(self) -> str:
+        return f"{self.location} · {self.name}"
+
+
+class Service(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5), MaxValueValidator(480)])
+    buffer_minutes = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(240)])
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    bookable_online = models.BooleanField(default=True)
+    new_patients_only = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "name"]
+        constraints = [models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="service_has_a_duration")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def buffer(self) -> timedelta:
+        return timedelta(minutes=self.buffer_minutes)
+
+
+class Practitioner(models.Model):
+    slug = models.SlugField(unique=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="practitioner"
+    )
+    name = models.CharField(max_length=200)
+    credentials = models.CharField(max_length=200, blank=True)
+    bio = models.TextField(blank=True)
+    color = models.CharField(
+        max_length=7,
+        default="#2f6f5e",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour such as #2f6f5e.")],
+    )
+    active = models.BooleanField(default=True)
+    services = models.ManyToManyField(Service, related_name="practitioners", blank=True)
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkingHours(models.Model):
+    """A weekly interval in the location's wall-clock time, e.g. Mondays 09:00-17:00 in Europe/London."""
+
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="hours")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(
+        choices=[(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"), (5, "Saturday"), (6, "Sunday")]
+    )
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True, help_text="Last day these hours apply (inclusive).")
+
+    class Meta:
+        ordering = ["practitioner", "weekday", "start_time"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(end_time__gt=F("start_time")), name="hours_end_after_start"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="hours_weekday_is_a_day"),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_from__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                name="hours_valid_until_after_from",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner} {self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class TimeOff(models.Model):
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="time_off")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name_plural = "time off"
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="time_off_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner}: {self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"
+
+
+class Closure(models.Model):
+    """A whole local day on which a location is closed."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["location", "date"], name="one_closure_per_location_day")]
+
+    def __str__(self) -> str:
+        return f"{self.location} closed {self.date}"
+
+
+def new_manage_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        HELD = "held"
+        BOOKED = "booked"
+        ARRIVED = "arrived"
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+        NO_SHOW = "no_show"
+
+    class Source(models.TextChoices):
+        ONLINE = "online"
+        STAFF = "staff"
+
+    # The statuses that occupy the practitioner and the room. A cancelled or no-show appointment frees both.
+    ACTIVE_STATUSES = (Status.HELD, Status.BOOKED, Status.ARRIVED, Status.COMPLETED)
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="appointments")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    # end + the service's buffer when booked: the time the practitioner and the room stay taken.
+    blocked_until = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOOKED)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    held_until = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_reason = models.CharField(max_length=300, blank=True)
+    late_cancellation = models.BooleanField(default=False)
+    manage_key = models.CharField(max_length=64, default=new_manage_key, editable=False)
+    version = models.PositiveIntegerField(default=1, help_text="Goes up on every change of time or status.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            models.Index(fields=["practitioner", "start"], name="appointment_practitioner_start"),
+            models.Index(fields=["location", "start"], name="appointment_location_start"),
+            models.Index(fields=["status", "held_until"], name="appointment_status_held_until"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_end_after_start"),
+            models.CheckConstraint(condition=Q(blocked_until__gte=F("end")), name="appointment_blocked_after_end"),
+            # The guarantee behind "no double booking, ever". PostgreSQL only: migration 0002 skips them
+            # on SQLite, which serves the demo (`make run`) and nothing else.
+            ExclusionConstraint(
+                name="no_overlap_per_practitioner",
+                expressions=[
+                    (TsTzRange("start", "blocked_until"), RangeOperators.OVERLAPS),
+                    ("practitioner", RangeOperators.EQUAL),
+                ],
+                condition=Q(status__in=["held", "booked", "arrived", "completed"]),
+            ),
+            ExclusionConstraint(
+                name="no_overlap_per_room",
+                expressions=[
+                    (TsTzRange("start", "blocked_until"), RangeOperators.OVERLAPS),
+                    ("room", RangeOperators.EQUAL),
+                ],
+                condition=Q(status__in=["held", "booked", "arrived", "completed"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} with {self.practitioner} at {self.start:%Y-%m-%d %H:%M} UTC ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
