@@ -2,7 +2,7 @@
 
 import secrets
 from datetime import timedelta
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -14,8 +14,10 @@ from django.db.models import F, Func, Q
 
 
 def validate_timezone(name: str) -> None:
-    if name not in available_timezones():
-        raise ValidationError(f"{name!r} is not an IANA time zone such as Europe/London.")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{name!r} is not an IANA time zone such as Europe/London.") from None
 
 
 class Clinic(models.Model):
@@ -134,7 +136,15 @@ class WorkingHours(models.Model):
     practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="hours")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="hours")
     weekday = models.PositiveSmallIntegerField(
-        choices=[(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"), (5, "Saturday"), (6, "Sunday")]
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ]
     )
     start_time = models.TimeField()
     end_time = models.TimeField()
@@ -148,7 +158,9 @@ class WorkingHours(models.Model):
             models.CheckConstraint(condition=Q(end_time__gt=F("start_time")), name="hours_end_after_start"),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="hours_weekday_is_a_day"),
             models.CheckConstraint(
-                condition=Q(valid_until__isnull=True) | Q(valid_from__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                condition=Q(valid_until__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_until__gte=F("valid_from")),
                 name="hours_valid_until_after_from",
             ),
         ]
@@ -169,7 +181,7 @@ class TimeOff(models.Model):
         constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="time_off_end_after_start")]
 
     def __str__(self) -> str:
-        return f"{self.practitioner}: {self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"
+        return f"{self.practitioner}: {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
 
 
 class Closure(models.Model):

@@ -1,0 +1,193 @@
+"""Reads that need more than one query: what the availability engine needs, in a fixed number of queries."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import DateField, DateTimeField, F, Q, QuerySet, Value
+from django.utils import timezone
+
+from scheduling import availability
+from scheduling.availability import Busy, LocationCalendar, PractitionerCalendar, Slot, SlotRules, WeeklyHours
+from scheduling.models import Appointment, Clinic, Closure, Room, Service, TimeOff, WorkingHours
+
+# No zone is further than 14 hours from UTC, so a span widened by this much on each side covers every
+# local date it can touch, plus an appointment of up to a working day running across an edge.
+_MARGIN = timedelta(days=1, hours=14)
+
+
+@dataclass
+class EngineInputs:
+    rules: SlotRules
+    calendars: list[PractitionerCalendar]
+    locations: dict[int, LocationCalendar]
+
+
+@dataclass
+class Availability:
+    slots: list[Slot]
+    zone: ZoneInfo
+
+
+def slot_rules(*, clinic: Clinic, service: Service, now: datetime, source: str) -> SlotRules:
+    """Notice and horizon protect the clinic from online surprises; the front desk books a walk-in now."""
+    online = source == Appointment.Source.ONLINE
+    return SlotRules(
+        duration=service.duration,
+        buffer=service.buffer,
+        step=timedelta(minutes=clinic.slot_step_minutes),
+        earliest=now + timedelta(hours=clinic.min_notice_hours) if online else now,
+        latest=now + timedelta(days=clinic.horizon_days) if online else None,
+    )
+
+
+def active_appointments(now: datetime) -> QuerySet[Appointment]:
+    """Appointments that occupy their practitioner and room: a hold only until it expires."""
+    return Appointment.objects.filter(status__in=Appointment.ACTIVE_STATUSES).exclude(
+        status=Appointment.Status.HELD, held_until__lt=now
+    )
+
+
+def engine_inputs(
+    *,
+    service: Service,
+    span: tuple[datetime, datetime],
+    now: datetime,
+    source: str,
+    practitioner_ids: Iterable[int] | None = None,
+    location_id: int | None = None,
+    exclude_appointment_id: int | None = None,
+) -> EngineInputs:
+    """Everything the engine needs around `span`, in five queries whatever its length."""
+    clinic = Clinic.load()
+    low, high = span[0] - _MARGIN, span[1] + _MARGIN
+
+    hours = WorkingHours.objects.filter(practitioner__services=service, practitioner__active=True).filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=high.date()),
+        Q(valid_until__isnull=True) | Q(valid_until__gte=low.date()),
+    )
+    if practitioner_ids is not None:
+        hours = hours.filter(practitioner_id__in=list(practitioner_ids))
+    if location_id is not None:
+        hours = hours.filter(location_id=location_id)
+    hours_by_practitioner: dict[int, list[WeeklyHours]] = defaultdict(list)
+    for row in hours.values_list(
+        "practitioner_id", "location_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"
+    ):
+        hours_by_practitioner[row[0]].append(WeeklyHours(*row[1:]))
+    location_ids = {entry.location_id for entries in hours_by_practitioner.values() for entry in entries}
+    practitioners = sorted(hours_by_practitioner)
+
+    rooms = Room.objects.filter(location_id__in=location_ids, active=True).select_related("location").order_by("id")
+    unavailable = _unavailable(practitioners, location_ids, low, high)
+    appointments = (
+        active_appointments(now)
+        .filter(Q(practitioner_id__in=practitioners) | Q(location_id__in=location_ids))
+        .filter(start__lt=high, blocked_until__gt=low)
+        .exclude(pk=exclude_appointment_id)
+        .values_list("practitioner_id", "room_id", "start", "blocked_until")
+    )
+    return _assemble(
+        slot_rules(clinic=clinic, service=service, now=now, source=source),
+        hours_by_practitioner,
+        list(rooms),
+        unavailable,
+        list(appointments),
+    )
+
+
+def _unavailable(practitioner_ids: list[int], location_ids: set[int], low: datetime, high: datetime) -> list[tuple]:
+    """Time off and closures in one query: (kind, owner id, start, end, date)."""
+    time_off = (
+        TimeOff.objects.filter(practitioner_id__in=practitioner_ids, start__lt=high, end__gt=low)
+        .annotate(kind=Value("time_off"), owner=F("practitioner_id"), day=Value(None, output_field=DateField()))
+        .values_list("kind", "owner", "start", "end", "day")
+    )
+    closures = (
+        Closure.objects.filter(location_id__in=location_ids, date__gte=low.date(), date__lte=high.date())
+        .annotate(
+            kind=Value("closure"),
+            owner=F("location_id"),
+            from_=Value(None, output_field=DateTimeField()),
+            to=Value(None, output_field=DateTimeField()),
+        )
+        .values_list("kind", "owner", "from_", "to", "date")
+    )
+    return list(time_off.union(closures, all=True))
+
+
+def _assemble(
+    rules: SlotRules,
+    hours_by_practitioner: dict[int, list[WeeklyHours]],
+    rooms: list[Room],
+    unavailable: list[tuple],
+    appointments: list[tuple],
+) -> EngineInputs:
+    time_off: dict[int, list[Busy]] = defaultdict(list)
+    closed: dict[int, set[date]] = defaultdict(set)
+    for kind, owner, start, end, day in unavailable:
+        if kind == "time_off":
+            time_off[owner].append(Busy(start, end))
+        else:
+            closed[owner].add(day)
+    by_practitioner: dict[int, list[Busy]] = defaultdict(list)
+    by_room: dict[int, list[Busy]] = defaultdict(list)
+    for practitioner_id, room_id, start, blocked_until in appointments:
+        by_practitioner[practitioner_id].append(Busy(start, blocked_until))
+        by_room[room_id].append(Busy(start, blocked_until))
+
+    locations: dict[int, LocationCalendar] = {}
+    for room in rooms:
+        calendar = locations.setdefault(
+            room.location_id,
+            LocationCalendar(room.location_id, room.location.zone, [], frozenset(closed[room.location_id]), by_room),
+        )
+        calendar.room_ids.append(room.id)
+    calendars = [
+        PractitionerCalendar(practitioner_id, hours, by_practitioner[practitioner_id], time_off[practitioner_id])
+        for practitioner_id, hours in hours_by_practitioner.items()
+    ]
+    return EngineInputs(rules, calendars, locations)
+
+
+def local_day_span(start_date: date, end_date: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """From midnight starting `start_date` to midnight ending `end_date`, in `zone` (both dates inclusive)."""
+    return (
+        datetime.combine(start_date, time(0), tzinfo=zone),
+        datetime.combine(end_date + timedelta(days=1), time(0), tzinfo=zone),
+    )
+
+
+def bookable_slots(
+    *,
+    service: Service,
+    start_date: date,
+    end_date: date,
+    tz: ZoneInfo | None = None,
+    practitioner_id: int | None = None,
+    location_id: int | None = None,
+    now: datetime | None = None,
+    source: str = Appointment.Source.ONLINE,
+) -> Availability:
+    """Bookable slots for `service` on the calendar dates [start_date, end_date] of `tz`.
+
+    Without `tz` the dates are read in the zone of the location (the first one, by id, when the
+    service is offered at several).
+    """
+    now = now or timezone.now()
+    guess = tz or ZoneInfo("UTC")
+    inputs = engine_inputs(
+        service=service,
+        span=local_day_span(start_date, end_date, guess),
+        now=now,
+        source=source,
+        practitioner_ids=None if practitioner_id is None else [practitioner_id],
+        location_id=location_id,
+    )
+    zone = tz or (inputs.locations[min(inputs.locations)].zone if inputs.locations else guess)
+    slots = availability.bookable_slots(
+        inputs.rules, inputs.calendars, inputs.locations, local_day_span(start_date, end_date, zone)
+    )
+    return Availability(slots, zone)

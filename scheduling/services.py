@@ -1,0 +1,317 @@
+"""Every write to the schedule: book, cancel, reschedule, change status, release expired holds.
+
+The API, the booking pages, the front desk and the admin all call these; no entry point checks a rule
+of its own. Booking follows one pattern: lock the practitioners (sorted by id) and then their locations
+(sorted by id), re-check every rule against fresh rows with the availability engine, then write. The
+PostgreSQL exclusion constraints are the backstop: if anything slips past the locks, the insert fails
+and the caller gets a clean 409, never a 500 and never a double booking.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from backend.api.errors import Conflict, ServiceError
+from patients.models import Patient
+from patients.services import PatientDetails, patient_find, patient_find_or_create
+from scheduling import availability
+from scheduling.availability import Problem
+from scheduling.models import Appointment, Clinic, Location, Practitioner, Service, WorkingHours
+from scheduling.selectors import engine_inputs
+
+Status = Appointment.Status
+Source = Appointment.Source
+
+# SQLSTATEs that mean "someone else got there first": exclusion or unique violation, deadlock,
+# serialization failure, lock timeout.
+_LOST_RACE_STATES = {"23P01", "23505", "40P01", "40001", "55P03"}
+
+
+class SlotUnavailable(Conflict):
+    code = "slot_unavailable"
+
+
+class NotBookable(ServiceError):
+    """The requested time breaks a rule of the schedule (hours, notice, horizon, time off, closures)."""
+
+
+_PROBLEM_MESSAGES = {
+    Problem.TOO_SOON: "This time is too soon to book online; please choose a later time or call the clinic.",
+    Problem.BEYOND_HORIZON: "This time is too far ahead; the clinic's calendar is not open that far yet.",
+    Problem.OUTSIDE_HOURS: "This is not one of the practitioner's bookable start times.",
+    Problem.CLOSED: "The clinic is closed that day.",
+    Problem.TIME_OFF: "The practitioner is away at this time.",
+}
+
+
+def _raise_for(problem: Problem) -> None:
+    if problem in (Problem.PRACTITIONER_BUSY, Problem.NO_ROOM):
+        raise SlotUnavailable("This time has just been taken. Please choose another.", field="start")
+    raise NotBookable(_PROBLEM_MESSAGES[problem], field="start", code=problem.value)
+
+
+def _lost_race(error: DatabaseError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in _LOST_RACE_STATES
+
+
+def _lock(practitioner_ids: Iterable[int]) -> None:
+    """Lock the practitioners, then every location they work at, always in id order (no deadlocks).
+
+    The practitioner lock serialises bookings for one person; the location lock serialises the choice
+    of a room, which practitioners at one location share.
+    """
+    ids = sorted(set(practitioner_ids))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '5s'")
+    list(Practitioner.objects.filter(id__in=ids).order_by("id").select_for_update().values_list("id"))
+    worked_at = WorkingHours.objects.filter(practitioner_id__in=ids).values("location_id")
+    list(Location.objects.filter(id__in=worked_at).order_by("id").select_for_update().values_list("id"))
+
+
+def _check_offer(service: Service, practitioner: Practitioner | None, source: str) -> list[Practitioner]:
+    """The practitioners who may take this booking, in the order "no preference" tries them."""
+    if not service.active or (source == Source.ONLINE and not service.bookable_online):
+        raise NotBookable("This treatment cannot be booked online.", field="service", code="service_not_bookable")
+    offering = service.practitioners.filter(active=True).order_by("display_order", "id")
+    if practitioner is None:
+        return list(offering)
+    if not offering.filter(pk=practitioner.pk).exists():
+        raise NotBookable(
+            f"{practitioner.name} does not offer {service.name}.", field="practitioner", code="not_offered"
+        )
+    return [practitioner]
+
+
+def _check_new_patient(service: Service, patient: Patient | None) -> None:
+    if not service.new_patients_only or patient is None:
+        return
+    if patient.appointments.filter(status__in=[Status.BOOKED, Status.ARRIVED, Status.COMPLETED]).exists():
+        raise NotBookable(
+            f"{service.name} is for new patients; please choose a follow-up treatment.",
+            field="service",
+            code="new_patients_only",
+        )
+
+
+def _check_not_past(start: datetime, now: datetime) -> None:
+    if start <= now:
+        raise NotBookable("This time is in the past.", field="start", code="in_the_past")
+
+
+def _find_place(
+    service: Service, candidates: list[Practitioner], start: datetime, now: datetime, source: str, exclude: int | None
+) -> tuple[Practitioner, availability.Verdict]:
+    """The first candidate free at `start`, with the location and room the engine picked."""
+    inputs = engine_inputs(
+        service=service,
+        span=(start, start + service.duration),
+        now=now,
+        source=source,
+        practitioner_ids=[candidate.id for candidate in candidates],
+        exclude_appointment_id=exclude,
+    )
+    calendars = {calendar.practitioner_id: calendar for calendar in inputs.calendars}
+    verdicts = []
+    for candidate in candidates:
+        calendar = calendars.get(candidate.id)
+        if calendar is None:
+            verdicts.append(availability.Verdict(Problem.OUTSIDE_HOURS))
+            continue
+        verdict = availability.check_start(inputs.rules, calendar, inputs.locations, start)
+        if verdict.ok:
+            return candidate, verdict
+        verdicts.append(verdict)
+    # Report the problem of the candidate who came closest: a clash beats "outside hours".
+    order = list(Problem)
+    _raise_for(max((verdict.problem for verdict in verdicts), key=order.index, default=Problem.OUTSIDE_HOURS))
+    raise AssertionError("unreachable")
+
+
+def appointments_release_expired_holds(*, now: datetime | None = None, practitioner_ids: Iterable[int] = ()) -> int:
+    """Cancel holds whose time ran out, so the exclusion constraints stop counting them."""
+    now = now or timezone.now()
+    expired = Appointment.objects.filter(status=Status.HELD, held_until__lt=now)
+    if practitioner_ids:
+        expired = expired.filter(practitioner_id__in=list(practitioner_ids))
+    return expired.update(
+        status=Status.CANCELLED,
+        cancelled_at=now,
+        cancellation_reason="Hold expired",
+        version=F("version") + 1,
+        updated_at=now,
+    )
+
+
+def appointment_book(
+    *,
+    service: Service,
+    start: datetime,
+    patient: Patient | PatientDetails,
+    practitioner: Practitioner | None = None,
+    source: str = Source.ONLINE,
+    now: datetime | None = None,
+) -> Appointment:
+    """Book `start` for `patient`: with `practitioner`, or with whoever offers `service` ("no preference").
+
+    Raises NotBookable (a rule says no) or SlotUnavailable (someone else has the time).
+    """
+    now = now or timezone.now()
+    candidates = _check_offer(service, practitioner, source)
+    _check_not_past(start, now)
+    try:
+        return _book(service, start, patient, candidates, source, now)
+    except DatabaseError as error:
+        if _lost_race(error):
+            raise SlotUnavailable("This time has just been taken. Please choose another.", field="start") from error
+        raise
+
+
+@transaction.atomic(durable=True)
+def _book(
+    service: Service,
+    start: datetime,
+    patient: Patient | PatientDetails,
+    candidates: list[Practitioner],
+    source: str,
+    now: datetime,
+) -> Appointment:
+    _lock(candidate.id for candidate in candidates)
+    if isinstance(patient, PatientDetails):
+        _check_new_patient(service, patient_find(patient))
+    else:
+        _check_new_patient(service, patient)
+    appointments_release_expired_holds(now=now, practitioner_ids=[candidate.id for candidate in candidates])
+    chosen, verdict = _find_place(service, candidates, start, now, source, exclude=None)
+    if isinstance(patient, PatientDetails):
+        patient = patient_find_or_create(patient)
+    return Appointment.objects.create(
+        patient=patient,
+        practitioner=chosen,
+        service=service,
+        location_id=verdict.location_id,
+        room_id=verdict.room_id,
+        start=start,
+        end=start + service.duration,
+        blocked_until=start + service.duration + service.buffer,
+        status=Status.BOOKED,
+        source=source,
+    )
+
+
+def _inside_late_window(appointment: Appointment, now: datetime) -> bool:
+    return appointment.start - now < timedelta(hours=Clinic.load().late_cancel_hours)
+
+
+def _refuse_late_patient_change(appointment: Appointment, now: datetime, by_staff: bool, verb: str) -> None:
+    if not by_staff and _inside_late_window(appointment, now):
+        clinic = Clinic.load()
+        phone = f" on {clinic.phone}" if clinic.phone else ""
+        raise Conflict(
+            f"Appointments can't be {verb} online less than {clinic.late_cancel_hours} hours before they start. "
+            f"Please call the clinic{phone}.",
+            code="late_change_not_allowed",
+        )
+
+
+def appointment_cancel(
+    *, appointment: Appointment, by_staff: bool, reason: str = "", now: datetime | None = None
+) -> Appointment:
+    """Cancel and free the time. Patients can't cancel online inside the late-cancellation window; staff can."""
+    now = now or timezone.now()
+    _refuse_late_patient_change(appointment, now, by_staff, "cancelled")
+    updated = Appointment.objects.filter(pk=appointment.pk, status__in=[Status.HELD, Status.BOOKED]).update(
+        status=Status.CANCELLED,
+        cancelled_at=now,
+        cancellation_reason=reason[:300],
+        late_cancellation=_inside_late_window(appointment, now),
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    if updated != 1:
+        raise Conflict("This appointment can no longer be cancelled.", code="not_cancellable")
+    appointment.refresh_from_db()
+    return appointment
+
+
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    start: datetime,
+    by_staff: bool,
+    practitioner: Practitioner | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move to `start` in one update: the old time is released only if the new one is obtained."""
+    now = now or timezone.now()
+    _refuse_late_patient_change(appointment, now, by_staff, "moved")
+    source = Source.STAFF if by_staff else Source.ONLINE
+    practitioner = practitioner or appointment.practitioner
+    _check_offer(appointment.service, practitioner, source)
+    _check_not_past(start, now)
+    try:
+        return _reschedule(appointment, start, practitioner, source, now)
+    except DatabaseError as error:
+        if _lost_race(error):
+            raise SlotUnavailable("This time has just been taken. Please choose another.", field="start") from error
+        raise
+
+
+@transaction.atomic(durable=True)
+def _reschedule(
+    appointment: Appointment, start: datetime, practitioner: Practitioner, source: str, now: datetime
+) -> Appointment:
+    _lock([appointment.practitioner_id, practitioner.id])
+    current = Appointment.objects.select_related("service").get(pk=appointment.pk)
+    if current.status != Status.BOOKED:
+        raise Conflict("Only a booked appointment can be moved.", code="not_reschedulable")
+    service = current.service
+    appointments_release_expired_holds(now=now, practitioner_ids=[practitioner.id])
+    _chosen, verdict = _find_place(service, [practitioner], start, now, source, exclude=current.pk)
+    updated = Appointment.objects.filter(pk=current.pk, version=current.version, status=Status.BOOKED).update(
+        practitioner=practitioner,
+        location_id=verdict.location_id,
+        room_id=verdict.room_id,
+        start=start,
+        end=start + service.duration,
+        blocked_until=start + service.duration + service.buffer,
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    if updated != 1:
+        raise SlotUnavailable("This appointment changed while you were moving it; please try again.")
+    current.refresh_from_db()
+    return current
+
+
+# Which status may follow which. Undoing a mistaken check-in is arrived -> booked.
+_TRANSITIONS = {
+    Status.ARRIVED: (Status.BOOKED,),
+    Status.COMPLETED: (Status.ARRIVED, Status.BOOKED),
+    Status.NO_SHOW: (Status.BOOKED,),
+    Status.BOOKED: (Status.ARRIVED,),
+}
+
+
+def appointment_set_status(*, appointment: Appointment, status: str, now: datetime | None = None) -> Appointment:
+    """Check in, complete, mark a no-show, or undo a check-in, as one conditional update."""
+    now = now or timezone.now()
+    allowed_from = _TRANSITIONS.get(status)
+    if allowed_from is None:
+        raise ServiceError(f"An appointment can't be set to {status!r} here.", field="status", code="invalid_status")
+    if status == Status.NO_SHOW and appointment.start > now:
+        raise ServiceError("A patient can't be a no-show before the appointment starts.", code="too_early")
+    updated = Appointment.objects.filter(Q(pk=appointment.pk), Q(status__in=allowed_from)).update(
+        status=status, version=F("version") + 1, updated_at=now
+    )
+    if updated != 1:
+        appointment.refresh_from_db(fields=["status"])
+        raise Conflict(
+            f"The appointment is {appointment.get_status_display().lower()}; it can't become {status}.",
+            code="status_changed",
+        )
+    appointment.refresh_from_db()
+    return appointment
