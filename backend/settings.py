@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "scheduling",
     "patients",
 ]
@@ -198,6 +199,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Booking for acupuncture clinics: services, availability and appointments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI is served from our own static files: a clinic's API docs load no third-party script.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # Rate limits for anonymous writes, tunable per deployment (a load test raises them).

@@ -25,6 +25,15 @@ def _no_rate_limits(settings):
     settings.MANAGE_THROTTLE_RATE = None
 
 
+@pytest.fixture(autouse=True)
+def _static_files_without_collectstatic(settings):
+    """Production serves hashed files collected at build time; tests have not run collectstatic."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def clinic(db) -> Clinic:
     clinic = Clinic.load()

@@ -1,0 +1,90 @@
+"""The Django admin for managers: clinic set-up is editable; appointments are read-only here.
+
+Appointments change only through the booking services (scheduling/services.py), so the admin shows
+them but never writes them: a save here would skip the rules and the locks.
+"""
+
+from django.contrib import admin
+
+from scheduling.models import Appointment, Clinic, Closure, Location, Practitioner, Room, Service, TimeOff, WorkingHours
+
+
+@admin.register(Clinic)
+class ClinicAdmin(admin.ModelAdmin):
+    list_display = ["name", "slot_step_minutes", "min_notice_hours", "horizon_days", "late_cancel_hours"]
+
+    def has_add_permission(self, request) -> bool:
+        return not Clinic.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RoomInline(admin.TabularInline):
+    model = Room
+    extra = 0
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "timezone"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [RoomInline]
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "duration_minutes",
+        "buffer_minutes",
+        "price",
+        "bookable_online",
+        "new_patients_only",
+        "active",
+    ]
+    list_filter = ["active", "bookable_online", "new_patients_only"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    extra = 0
+
+
+class TimeOffInline(admin.TabularInline):
+    model = TimeOff
+    extra = 0
+
+
+@admin.register(Practitioner)
+class PractitionerAdmin(admin.ModelAdmin):
+    list_display = ["name", "credentials", "active"]
+    list_filter = ["active"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["services"]
+    inlines = [WorkingHoursInline, TimeOffInline]
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ["date", "location", "reason"]
+    list_filter = ["location"]
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ["start", "practitioner", "service", "patient", "room", "status", "source"]
+    list_filter = ["status", "source", "practitioner", "location"]
+    date_hierarchy = "start"
+    list_select_related = ["practitioner", "service", "patient", "room"]
+    exclude = ["manage_key"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
