@@ -56,7 +56,8 @@ class AvailabilityView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        query = s.AvailabilityQuerySerializer(data=request.query_params)
+        staff = is_staff(request)
+        query = s.AvailabilityQuerySerializer(data=request.query_params, context={"staff": staff})
         query.is_valid(raise_exception=True)
         data = query.validated_data
         found = bookable_slots(
@@ -66,7 +67,7 @@ class AvailabilityView(APIView):
             tz=data.get("tz"),
             practitioner_id=data["practitioner"].id if data.get("practitioner") else None,
             location_id=data["location"].id if data.get("location") else None,
-            source=Appointment.Source.STAFF if is_staff(request) else Appointment.Source.ONLINE,
+            source=Appointment.Source.STAFF if staff else Appointment.Source.ONLINE,
         )
         slots = s.SlotSerializer(found.slots, many=True, context={"zone": found.zone}).data
         return Response({"timezone": str(found.zone), "slots": slots})

@@ -92,6 +92,11 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     end = serializers.DateField()
     tz = TimeZoneField(required=False)
 
+    def validate_service(self, service: Service) -> Service:
+        if not service.bookable_online and not self.context.get("staff"):
+            raise serializers.ValidationError("This treatment is booked by phone; please call the clinic.")
+        return service
+
     def validate(self, data: dict) -> dict:
         start: date = data["start"]
         end: date = data["end"]

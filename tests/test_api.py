@@ -1,8 +1,10 @@
 """The scheduling API as a client sees it: every endpoint, every error path, one error shape."""
 
+import os
 from datetime import time, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -174,6 +176,14 @@ def test_it_keeps_availability_to_five_queries_whatever_the_range(api, dr_chen, 
 def test_it_rejects_bad_availability_queries_with_field_errors(api, dr_chen, follow_up, params, field):
     params = {key: value for key, value in {"service": follow_up.id, **params}.items() if value is not None}
     assert_error(availability(api, **params), 400, "validation_error", field)
+
+
+def test_it_offers_phone_only_services_to_staff_only(api, staff_api, dr_chen, monday_morning):
+    phone_only = ServiceFactory(slug="phone-only", bookable_online=False)
+    dr_chen.services.add(phone_only)
+    params = {"service": phone_only.id, "start": "2027-03-02", "end": "2027-03-02"}
+    assert_error(availability(api, **params), 400, "validation_error", "service")
+    assert availability(staff_api, **params).json()["slots"]
 
 
 def test_it_accepts_exactly_sixty_two_days(api, dr_chen, follow_up, monday_morning):
@@ -489,6 +499,10 @@ def test_it_publishes_an_openapi_schema_and_docs(api):
     paths = schema.json()["paths"]
     assert {"/api/v1/availability/", "/api/v1/appointments/", "/api/v1/appointments/{id}/reschedule/"} <= set(paths)
     assert api.get("/api/docs/").status_code == 200
+
+
+def test_the_schema_generates_without_warnings():
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull)
 
 
 def test_it_uses_a_weekly_schedule_with_an_evening_and_a_saturday(api, downtown, follow_up, monday_morning):
