@@ -100,13 +100,16 @@ def engine_inputs(
 
 def _unavailable(practitioner_ids: list[int], location_ids: set[int], low: datetime, high: datetime) -> list[tuple]:
     """Time off and closures in one query: (kind, owner id, start, end, date)."""
+    # order_by() clears the models' default ordering, which SQLite refuses inside a UNION.
     time_off = (
         TimeOff.objects.filter(practitioner_id__in=practitioner_ids, start__lt=high, end__gt=low)
+        .order_by()
         .annotate(kind=Value("time_off"), owner=F("practitioner_id"), day=Value(None, output_field=DateField()))
         .values_list("kind", "owner", "start", "end", "day")
     )
     closures = (
         Closure.objects.filter(location_id__in=location_ids, date__gte=low.date(), date__lte=high.date())
+        .order_by()
         .annotate(
             kind=Value("closure"),
             owner=F("location_id"),

@@ -20,7 +20,7 @@ from patients.services import PatientDetails, patient_find, patient_find_or_crea
 from scheduling import availability
 from scheduling.availability import Problem
 from scheduling.models import Appointment, Clinic, Location, Practitioner, Service, WorkingHours
-from scheduling.selectors import engine_inputs
+from scheduling.selectors import active_appointments, engine_inputs
 
 Status = Appointment.Status
 Source = Appointment.Source
@@ -95,6 +95,17 @@ def _check_new_patient(service: Service, patient: Patient | None) -> None:
             field="service",
             code="new_patients_only",
         )
+
+
+def _check_patient_free(
+    patient: Patient | None, start: datetime, end: datetime, now: datetime, exclude: int | None
+) -> None:
+    """One person can't be in two treatment rooms at once (say, after a double submit to two practitioners)."""
+    if patient is None:
+        return
+    clash = active_appointments(now).filter(patient=patient, start__lt=end, end__gt=start).exclude(pk=exclude)
+    if clash.exists():
+        raise SlotUnavailable("This time is not available. Please choose another.", field="start")
 
 
 def _check_not_past(start: datetime, now: datetime) -> None:
@@ -180,10 +191,9 @@ def _book(
     now: datetime,
 ) -> Appointment:
     _lock(candidate.id for candidate in candidates)
-    if isinstance(patient, PatientDetails):
-        _check_new_patient(service, patient_find(patient))
-    else:
-        _check_new_patient(service, patient)
+    known = patient_find(patient) if isinstance(patient, PatientDetails) else patient
+    _check_new_patient(service, known)
+    _check_patient_free(known, start, start + service.duration, now, exclude=None)
     appointments_release_expired_holds(now=now, practitioner_ids=[candidate.id for candidate in candidates])
     chosen, verdict = _find_place(service, candidates, start, now, source, exclude=None)
     if isinstance(patient, PatientDetails):
@@ -265,10 +275,11 @@ def _reschedule(
     appointment: Appointment, start: datetime, practitioner: Practitioner, source: str, now: datetime
 ) -> Appointment:
     _lock([appointment.practitioner_id, practitioner.id])
-    current = Appointment.objects.select_related("service").get(pk=appointment.pk)
+    current = Appointment.objects.select_related("service", "patient").get(pk=appointment.pk)
     if current.status != Status.BOOKED:
         raise Conflict("Only a booked appointment can be moved.", code="not_reschedulable")
     service = current.service
+    _check_patient_free(current.patient, start, start + service.duration, now, exclude=current.pk)
     appointments_release_expired_holds(now=now, practitioner_ids=[practitioner.id])
     _chosen, verdict = _find_place(service, [practitioner], start, now, source, exclude=current.pk)
     updated = Appointment.objects.filter(pk=current.pk, version=current.version, status=Status.BOOKED).update(

@@ -155,3 +155,12 @@ def test_a_failed_booking_leaves_no_patient_behind(dr_chen, follow_up, alice, mo
     with pytest.raises(NotBookable):
         appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 20), patient=alice)
     assert not Patient.objects.exists()
+
+
+def test_a_patient_is_never_booked_twice_at_once(dr_chen, dr_okafor, follow_up, alice, monday_morning):
+    appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 10), patient=alice)
+    with pytest.raises(SlotUnavailable):
+        appointment_book(service=follow_up, practitioner=dr_okafor, start=local(2027, 3, 2, 10, 30), patient=alice)
+    later = appointment_book(service=follow_up, practitioner=dr_okafor, start=local(2027, 3, 2, 11), patient=alice)
+    with pytest.raises(SlotUnavailable):
+        appointment_reschedule(appointment=later, start=local(2027, 3, 2, 9, 30), by_staff=True)
