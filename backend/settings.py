@@ -6,6 +6,7 @@ ALLOWED_HOSTS and EMAIL_URL; see `.env.example`.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -49,6 +50,33 @@ def env_rate(name: str, default: str | None) -> str | None:
     return raw
 
 
+def env_db_url(name: str, default: str) -> dict:
+    """A PostgreSQL (or, for `make run`, SQLite) URL. Never echoed: it may hold a password."""
+    raw = env.str(name, default=default).strip()
+    try:
+        config = environ.Env.db_url_config(raw)
+    except (ValueError, KeyError) as error:
+        raise ImproperlyConfigured(f"{name} is not a database URL ({error}).") from None
+    if config.get("ENGINE") not in {"django.db.backends.postgresql", "django.db.backends.sqlite3"}:
+        raise ImproperlyConfigured(f"{name} must be a postgres:// URL (or sqlite:// for the demo).")
+    return config
+
+
+def env_url(name: str, schemes: set[str]) -> str:
+    """An optional URL with one of `schemes`; empty when unset."""
+    raw = env.str(name, default="").strip()
+    if raw and urlsplit(raw).scheme not in schemes:
+        raise ImproperlyConfigured(f"{name} must be a {' or '.join(sorted(schemes))} URL, or unset.")
+    return raw
+
+
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    raw = env.str(name, default=default).strip().upper()
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be one of {', '.join(sorted(choices))}.")
+    return raw
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -57,7 +85,10 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "meridian-development-only-key-never-use-in-production"  # noqa: S105 - DEBUG only
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+ALLOWED_HOSTS = [
+    host.strip() for host in env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+]
+ALLOWED_HOSTS = [host for host in ALLOWED_HOSTS if host]
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off (comma-separated host names).")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -109,7 +140,7 @@ TEMPLATES = [
 
 # SQLite only serves the zero-setup `make run`; the exclusion constraints that forbid double booking
 # exist on PostgreSQL only, so every real deployment and the test suite use PostgreSQL.
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {"default": env_db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
@@ -152,13 +183,16 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBU
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 
 # Email: console under `make run`, SMTP from EMAIL_URL in production (smtp://user:pass@host:port).
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+try:
+    EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+except (ImproperlyConfigured, ValueError, KeyError) as error:
+    raise ImproperlyConfigured(f"EMAIL_URL is not an email URL such as smtp://host:25 ({error}).") from None
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Meridian <bookings@example.org>")
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport, so `make run`
 # needs no broker at all. Task arguments are ids only, never names, emails or health data.
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = env_url("REDIS_URL", {"redis", "rediss"})
 CELERY_DATA_DIR = BASE_DIR / "var" / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -215,5 +249,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}),
+    },
 }
