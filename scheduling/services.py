@@ -7,7 +7,8 @@ PostgreSQL exclusion constraints are the backstop: if anything slips past the lo
 and the caller gets a clean 409, never a 500 and never a double booking.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection, transaction
@@ -53,8 +54,15 @@ def _raise_for(problem: Problem) -> None:
     raise NotBookable(_PROBLEM_MESSAGES[problem], field="start", code=problem.value)
 
 
-def _lost_race(error: DatabaseError) -> bool:
-    return getattr(error.__cause__, "sqlstate", None) in _LOST_RACE_STATES
+@contextmanager
+def _lost_races_as_conflicts() -> Iterator[None]:
+    """An exclusion violation, deadlock or lock timeout means another booking won: a 409, never a 500."""
+    try:
+        yield
+    except DatabaseError as error:
+        if getattr(error.__cause__, "sqlstate", None) in _LOST_RACE_STATES:
+            raise SlotUnavailable("This time has just been taken. Please choose another.", field="start") from error
+        raise
 
 
 def _lock(practitioner_ids: Iterable[int]) -> None:
@@ -173,12 +181,8 @@ def appointment_book(
     now = now or timezone.now()
     candidates = _check_offer(service, practitioner, source)
     _check_not_past(start, now)
-    try:
+    with _lost_races_as_conflicts():
         return _book(service, start, patient, candidates, source, now)
-    except DatabaseError as error:
-        if _lost_race(error):
-            raise SlotUnavailable("This time has just been taken. Please choose another.", field="start") from error
-        raise
 
 
 @transaction.atomic(durable=True)
@@ -262,12 +266,8 @@ def appointment_reschedule(
     practitioner = practitioner or appointment.practitioner
     _check_offer(appointment.service, practitioner, source)
     _check_not_past(start, now)
-    try:
+    with _lost_races_as_conflicts():
         return _reschedule(appointment, start, practitioner, source, now)
-    except DatabaseError as error:
-        if _lost_race(error):
-            raise SlotUnavailable("This time has just been taken. Please choose another.", field="start") from error
-        raise
 
 
 @transaction.atomic(durable=True)
