@@ -165,9 +165,9 @@ class _Shift:
 def wall_clock(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The instant a wall clock in `zone` shows `at` on `day`.
 
-    In the spring-forward gap a time that never happens (02:30 in New York) is read with the offset
-    before the change, i.e. it becomes the first real instant after the gap. In the fall-back overlap
-    the first of the two instants is taken (fold=0).
+    In the spring-forward gap a time that never happens is read with the offset before the change, so
+    it moves forward by the length of the gap (02:30 in New York becomes 03:30). In the fall-back
+    overlap the first of the two instants is taken (fold=0).
     """
     return datetime.combine(day, at, tzinfo=zone)
 
@@ -196,10 +196,29 @@ def _shifts(
                         yield _Shift(location_id, day, start, end)
 
 
+_RoomTimelines = dict[int, list[tuple[int, Timeline]]]
+
+
+def _room_timelines(locations: Mapping[int, LocationCalendar]) -> _RoomTimelines:
+    """Per location, (room id, timeline) in the order rooms are offered. Built once per call: rooms are shared."""
+    return {
+        location_id: [
+            (room_id, Timeline.of(location.room_appointments.get(room_id, ()))) for room_id in location.room_ids
+        ]
+        for location_id, location in locations.items()
+    }
+
+
 class _Checker:
     """Everything `check_start` and `bookable_slots` need, prepared once per practitioner."""
 
-    def __init__(self, rules: SlotRules, calendar: PractitionerCalendar, locations: Mapping[int, LocationCalendar]):
+    def __init__(
+        self,
+        rules: SlotRules,
+        calendar: PractitionerCalendar,
+        locations: Mapping[int, LocationCalendar],
+        rooms: _RoomTimelines,
+    ):
         self.duration = int(rules.duration.total_seconds())
         self.blocked = self.duration + int(rules.buffer.total_seconds())
         self.step = int(rules.step.total_seconds())
@@ -211,12 +230,7 @@ class _Checker:
         self.locations = locations
         self.appointments = Timeline.of(calendar.appointments)
         self.time_off = Timeline.of(calendar.time_off)
-        self.rooms = {
-            location_id: [
-                (room_id, Timeline.of(location.room_appointments.get(room_id, ()))) for room_id in location.room_ids
-            ]
-            for location_id, location in locations.items()
-        }
+        self.rooms = rooms
 
     def problem_at(self, start: int, shift: _Shift) -> tuple[Problem | None, int | None]:
         """Check a start already known to lie on `shift`'s grid; return the problem or a free room."""
@@ -253,8 +267,9 @@ def bookable_slots(
     window_start, window_end = _seconds(window[0]), _seconds(window[1])
     duration = rules.duration
     slots = []
+    rooms = _room_timelines(locations)
     for calendar in calendars:
-        checker = _Checker(rules, calendar, locations)
+        checker = _Checker(rules, calendar, locations, rooms)
         low = max(window_start, checker.earliest)
         for shift in _shifts(calendar, locations, window):
             for start in checker.grid(shift):
@@ -275,7 +290,7 @@ def check_start(
     start: datetime,
 ) -> Verdict:
     """Is `start` bookable with this practitioner? If so, at which location and in which free room."""
-    checker = _Checker(rules, calendar, locations)
+    checker = _Checker(rules, calendar, locations, _room_timelines(locations))
     moment = _seconds(start)
     window = (start - timedelta(days=1), start + timedelta(days=1))
     for shift in _shifts(calendar, locations, window):

@@ -264,6 +264,16 @@ class Appointment(models.Model):
                 ],
                 condition=Q(status__in=["held", "booked", "arrived", "completed"]),
             ),
+            # A person is in one treatment at a time (a double submit to two practitioners, say). Compared
+            # over [start, end): the buffer is the room's and the practitioner's, not the patient's.
+            ExclusionConstraint(
+                name="no_overlap_per_patient",
+                expressions=[
+                    (TsTzRange("start", "end"), RangeOperators.OVERLAPS),
+                    ("patient", RangeOperators.EQUAL),
+                ],
+                condition=Q(status__in=["held", "booked", "arrived", "completed"]),
+            ),
             ExclusionConstraint(
                 name="no_overlap_per_room",
                 expressions=[

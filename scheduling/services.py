@@ -65,11 +65,11 @@ def _lost_races_as_conflicts() -> Iterator[None]:
         raise
 
 
-def _lock(practitioner_ids: Iterable[int]) -> None:
+def _lock(practitioner_ids: Iterable[int]) -> list[int]:
     """Lock the practitioners, then every location they work at, always in id order (no deadlocks).
 
     The practitioner lock serialises bookings for one person; the location lock serialises the choice
-    of a room, which practitioners at one location share.
+    of a room, which practitioners at one location share. Returns the locked locations' ids.
     """
     ids = sorted(set(practitioner_ids))
     if connection.vendor == "postgresql":
@@ -77,7 +77,9 @@ def _lock(practitioner_ids: Iterable[int]) -> None:
             cursor.execute("SET LOCAL lock_timeout = '5s'")
     list(Practitioner.objects.filter(id__in=ids).order_by("id").select_for_update().values_list("id"))
     worked_at = WorkingHours.objects.filter(practitioner_id__in=ids).values("location_id")
-    list(Location.objects.filter(id__in=worked_at).order_by("id").select_for_update().values_list("id"))
+    return list(
+        Location.objects.filter(id__in=worked_at).order_by("id").select_for_update().values_list("id", flat=True)
+    )
 
 
 def _check_offer(service: Service, practitioner: Practitioner | None, source: str) -> list[Practitioner]:
@@ -116,6 +118,20 @@ def _check_patient_free(
         raise SlotUnavailable("This time is not available. Please choose another.", field="start")
 
 
+def _fail_fast_if_taken(
+    practitioner: Practitioner, start: datetime, blocked_until: datetime, now: datetime, exclude: int | None
+) -> None:
+    """One indexed query before the full re-check: when a crowd races for one slot, every loser waits
+    for the lock and then needs only this to learn it lost, instead of loading the whole calendar."""
+    taken = (
+        active_appointments(now)
+        .filter(practitioner=practitioner, start__lt=blocked_until, blocked_until__gt=start)
+        .exclude(pk=exclude)
+    )
+    if taken.exists():
+        raise SlotUnavailable("This time has just been taken. Please choose another.", field="start")
+
+
 def _check_not_past(start: datetime, now: datetime) -> None:
     if start <= now:
         raise NotBookable("This time is in the past.", field="start", code="in_the_past")
@@ -150,12 +166,19 @@ def _find_place(
     raise AssertionError("unreachable")
 
 
-def appointments_release_expired_holds(*, now: datetime | None = None, practitioner_ids: Iterable[int] = ()) -> int:
-    """Cancel holds whose time ran out, so the exclusion constraints stop counting them."""
+def appointments_release_expired_holds(
+    *, now: datetime | None = None, practitioner_ids: Iterable[int] = (), location_ids: Iterable[int] = ()
+) -> int:
+    """Cancel holds whose time ran out, so the exclusion constraints stop counting them.
+
+    Without ids, everywhere (the periodic task); with ids, the holds of those practitioners or in the
+    rooms of those locations, which is what a booking is about to compare itself with.
+    """
     now = now or timezone.now()
     expired = Appointment.objects.filter(status=Status.HELD, held_until__lt=now)
-    if practitioner_ids:
-        expired = expired.filter(practitioner_id__in=list(practitioner_ids))
+    practitioner_ids, location_ids = list(practitioner_ids), list(location_ids)
+    if practitioner_ids or location_ids:
+        expired = expired.filter(Q(practitioner_id__in=practitioner_ids) | Q(location_id__in=location_ids))
     return expired.update(
         status=Status.CANCELLED,
         cancelled_at=now,
@@ -194,11 +217,15 @@ def _book(
     source: str,
     now: datetime,
 ) -> Appointment:
-    _lock(candidate.id for candidate in candidates)
+    location_ids = _lock(candidate.id for candidate in candidates)
+    if len(candidates) == 1:
+        _fail_fast_if_taken(candidates[0], start, start + service.duration + service.buffer, now, exclude=None)
     known = patient_find(patient) if isinstance(patient, PatientDetails) else patient
     _check_new_patient(service, known)
     _check_patient_free(known, start, start + service.duration, now, exclude=None)
-    appointments_release_expired_holds(now=now, practitioner_ids=[candidate.id for candidate in candidates])
+    appointments_release_expired_holds(
+        now=now, practitioner_ids=[candidate.id for candidate in candidates], location_ids=location_ids
+    )
     chosen, verdict = _find_place(service, candidates, start, now, source, exclude=None)
     if isinstance(patient, PatientDetails):
         patient = patient_find_or_create(patient)
@@ -274,13 +301,14 @@ def appointment_reschedule(
 def _reschedule(
     appointment: Appointment, start: datetime, practitioner: Practitioner, source: str, now: datetime
 ) -> Appointment:
-    _lock([appointment.practitioner_id, practitioner.id])
+    location_ids = _lock([appointment.practitioner_id, practitioner.id])
     current = Appointment.objects.select_related("service", "patient").get(pk=appointment.pk)
     if current.status != Status.BOOKED:
         raise Conflict("Only a booked appointment can be moved.", code="not_reschedulable")
     service = current.service
     _check_patient_free(current.patient, start, start + service.duration, now, exclude=current.pk)
-    appointments_release_expired_holds(now=now, practitioner_ids=[practitioner.id])
+    _fail_fast_if_taken(practitioner, start, start + service.duration + service.buffer, now, exclude=current.pk)
+    appointments_release_expired_holds(now=now, practitioner_ids=[practitioner.id], location_ids=location_ids)
     _chosen, verdict = _find_place(service, [practitioner], start, now, source, exclude=current.pk)
     updated = Appointment.objects.filter(pk=current.pk, version=current.version, status=Status.BOOKED).update(
         practitioner=practitioner,

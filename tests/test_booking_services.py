@@ -82,7 +82,7 @@ def test_it_books_through_the_service_with_staff_source(dr_chen, follow_up, alic
     )
     assert appointment.source == "staff"
     with pytest.raises(NotBookable) as refused:
-        appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 1, 10), patient=alice)
+        appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 1, 11), patient=alice)
     assert refused.value.code == "too_soon"
 
 

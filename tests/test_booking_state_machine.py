@@ -133,8 +133,23 @@ class Model:
                 return True
         return False
 
-    def decide(self, patient_id: int, practitioner_id: int, start: datetime, moving: int | None = None):
-        """The error class to expect, or None. The patient is checked first, as the service does."""
+    def practitioner_busy(self, practitioner_id: int, start: datetime, moving: int | None) -> bool:
+        blocked_until = start + DURATION + BUFFER
+        return any(
+            other.practitioner_id == practitioner_id and other.start < blocked_until and start < other.blocked_until
+            for other in self.others(moving)
+        )
+
+    def decide(
+        self, patient_id: int, practitioner_id: int, start: datetime, moving: int | None = None, named: bool = True
+    ):
+        """The error class to expect, or None.
+
+        As the service does: when one practitioner is named, a clash with their own calendar is answered
+        first (the losers of a race learn it in one query); then the patient; then hours; then rooms.
+        """
+        if named and self.practitioner_busy(practitioner_id, start, moving):
+            return SlotUnavailable
         if self.patient_elsewhere(patient_id, start, moving):
             return SlotUnavailable
         if not self.on_grid(start):
@@ -148,7 +163,7 @@ class Model:
         candidates = [practitioner] if practitioner else self.world.practitioners
         errors = []
         for candidate in candidates:
-            error = self.decide(patient_id, candidate.id, start)
+            error = self.decide(patient_id, candidate.id, start, named=practitioner is not None)
             if error is None:
                 return None, candidate.id
             errors.append(error)

@@ -367,11 +367,6 @@ def test_it_has_the_database_accept_the_same_time_once_the_first_is_cancelled(
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _book releases expired holds of the booked practitioner only; the engine treats another "
-    "practitioner's expired hold as free, picks its room, and the room exclusion constraint answers 409",
-)
 def test_it_books_a_room_whose_only_occupant_is_a_hold_that_ran_out(downtown, follow_up, dr_chen, dr_okafor):
     now = timezone.now()
     ten = datetime.combine(weekdays_ahead(1)[0], time(10), tzinfo=NEW_YORK)
@@ -394,11 +389,6 @@ def test_it_books_a_room_whose_only_occupant_is_a_hold_that_ran_out(downtown, fo
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _check_patient_free runs under the practitioners' and their locations' locks only, and no "
-    "constraint covers the patient: two bookings for one patient at two locations both pass the check",
-)
 def test_it_never_books_one_patient_at_two_locations_at_once(monkeypatch, follow_up, dr_chen, one_room_clinic):
     _uptown, _room, (dr_wu, _dr_ortiz) = one_room_clinic
     patient = PatientFactory()

@@ -206,6 +206,10 @@ class Migration(migrations.Migration):
         ),
         AddConstraintOnPostgreSQL(
             model_name='appointment',
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('status__in', ['held', 'booked', 'arrived', 'completed'])), expressions=[(scheduling.models.TsTzRange('start', 'end'), '&&'), ('patient', '=')], name='no_overlap_per_patient'),
+        ),
+        AddConstraintOnPostgreSQL(
+            model_name='appointment',
             constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('status__in', ['held', 'booked', 'arrived', 'completed'])), expressions=[(scheduling.models.TsTzRange('start', 'blocked_until'), '&&'), ('room', '=')], name='no_overlap_per_room'),
         ),
         migrations.AddConstraint(
