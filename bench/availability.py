@@ -63,7 +63,18 @@ def hourly_starts(first_day: date) -> list[datetime]:
     return starts
 
 
-def build_practice(slug: str, size: int, first_day: date, patient: Patient, rng: random.Random) -> Practice:
+def bench_patient(slug: str) -> Patient:
+    """One patient per practitioner: a person can't be in two treatments at once (a database constraint)."""
+    return Patient.objects.create(
+        first_name="Bench",
+        last_name=slug.title(),
+        email=f"{slug}@example.org",
+        phone="+1 555 010 0100",
+        date_of_birth=date(1980, 1, 1),
+    )
+
+
+def build_practice(slug: str, size: int, first_day: date, rng: random.Random) -> Practice:
     location = Location.objects.create(slug=slug, name=slug.title(), timezone=str(ZONE))
     rooms = Room.objects.bulk_create(Room(location=location, slug=f"room-{n}", name=f"Room {n}") for n in range(size))
     service = Service.objects.create(
@@ -77,6 +88,7 @@ def build_practice(slug: str, size: int, first_day: date, patient: Patient, rng:
             WorkingHours(practitioner=practitioner, location=location, weekday=day, start_time=opens, end_time=closes)
             for day, (opens, closes) in HOURS.items()
         )
+        patient = bench_patient(practitioner.slug)
         Appointment.objects.bulk_create(
             Appointment(
                 patient=patient,
@@ -100,21 +112,14 @@ def build() -> Scenario:
     clinic = Clinic.load()
     clinic.slot_step_minutes = 30
     clinic.save()
-    patient = Patient.objects.create(
-        first_name="Bench",
-        last_name="Mark",
-        email="bench@example.org",
-        phone="+1 555 010 0100",
-        date_of_birth=date(1980, 1, 1),
-    )
     # Two days ahead: all 30 days are past the 12-hour notice and inside the 90-day horizon.
     first_day = timezone.now().astimezone(ZONE).date() + timedelta(days=2)
     rng = random.Random(20270301)
     return Scenario(
         first_day=first_day,
         last_day=first_day + timedelta(days=DAYS - 1),
-        solo=build_practice("solo", 1, first_day, patient, rng),
-        team=build_practice("team", TEAM_SIZE, first_day, patient, rng),
+        solo=build_practice("solo", 1, first_day, rng),
+        team=build_practice("team", TEAM_SIZE, first_day, rng),
     )
 
 

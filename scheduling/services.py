@@ -121,8 +121,8 @@ def _check_patient_free(
 def _fail_fast_if_taken(
     practitioner: Practitioner, start: datetime, blocked_until: datetime, now: datetime, exclude: int | None
 ) -> None:
-    """One indexed query before the full re-check: when a crowd races for one slot, every loser waits
-    for the lock and then needs only this to learn it lost, instead of loading the whole calendar."""
+    """One indexed query before the full re-check: when a crowd races for one slot, each loser learns it
+    lost from this alone instead of loading the whole calendar. Only ever refuses; never grants."""
     taken = (
         active_appointments(now)
         .filter(practitioner=practitioner, start__lt=blocked_until, blocked_until__gt=start)
@@ -167,18 +167,25 @@ def _find_place(
 
 
 def appointments_release_expired_holds(
-    *, now: datetime | None = None, practitioner_ids: Iterable[int] = (), location_ids: Iterable[int] = ()
+    *,
+    now: datetime | None = None,
+    practitioner_ids: Iterable[int] = (),
+    location_ids: Iterable[int] = (),
+    patient: Patient | None = None,
 ) -> int:
     """Cancel holds whose time ran out, so the exclusion constraints stop counting them.
 
-    Without ids, everywhere (the periodic task); with ids, the holds of those practitioners or in the
-    rooms of those locations, which is what a booking is about to compare itself with.
+    Without arguments, everywhere (the periodic task). A booking passes what it is about to be compared
+    with by the constraints: its practitioners, the rooms of their locations, and its patient.
     """
     now = now or timezone.now()
     expired = Appointment.objects.filter(status=Status.HELD, held_until__lt=now)
     practitioner_ids, location_ids = list(practitioner_ids), list(location_ids)
-    if practitioner_ids or location_ids:
-        expired = expired.filter(Q(practitioner_id__in=practitioner_ids) | Q(location_id__in=location_ids))
+    scope = Q(practitioner_id__in=practitioner_ids) | Q(location_id__in=location_ids)
+    if patient is not None:
+        scope |= Q(patient=patient)
+    if practitioner_ids or location_ids or patient is not None:
+        expired = expired.filter(scope)
     return expired.update(
         status=Status.CANCELLED,
         cancelled_at=now,
@@ -204,6 +211,9 @@ def appointment_book(
     now = now or timezone.now()
     candidates = _check_offer(service, practitioner, source)
     _check_not_past(start, now)
+    if len(candidates) == 1:
+        # Before queueing for the lock: whoever arrives after the winner committed leaves at once.
+        _fail_fast_if_taken(candidates[0], start, start + service.duration + service.buffer, now, exclude=None)
     with _lost_races_as_conflicts():
         return _book(service, start, patient, candidates, source, now)
 
@@ -224,7 +234,7 @@ def _book(
     _check_new_patient(service, known)
     _check_patient_free(known, start, start + service.duration, now, exclude=None)
     appointments_release_expired_holds(
-        now=now, practitioner_ids=[candidate.id for candidate in candidates], location_ids=location_ids
+        now=now, practitioner_ids=[candidate.id for candidate in candidates], location_ids=location_ids, patient=known
     )
     chosen, verdict = _find_place(service, candidates, start, now, source, exclude=None)
     if isinstance(patient, PatientDetails):
@@ -308,7 +318,9 @@ def _reschedule(
     service = current.service
     _check_patient_free(current.patient, start, start + service.duration, now, exclude=current.pk)
     _fail_fast_if_taken(practitioner, start, start + service.duration + service.buffer, now, exclude=current.pk)
-    appointments_release_expired_holds(now=now, practitioner_ids=[practitioner.id], location_ids=location_ids)
+    appointments_release_expired_holds(
+        now=now, practitioner_ids=[practitioner.id], location_ids=location_ids, patient=current.patient
+    )
     _chosen, verdict = _find_place(service, [practitioner], start, now, source, exclude=current.pk)
     updated = Appointment.objects.filter(pk=current.pk, version=current.version, status=Status.BOOKED).update(
         practitioner=practitioner,

@@ -1,11 +1,12 @@
 """The booking services directly: holds, status changes, and what every entry point relies on."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 
 from backend.api.errors import Conflict, ServiceError
 from patients.models import Patient
+from patients.services import patient_find_or_create
 from scheduling.models import Appointment
 from scheduling.selectors import bookable_slots
 from scheduling.services import (
@@ -19,7 +20,7 @@ from scheduling.services import (
 )
 from scheduling.tasks import release_expired_holds
 from tests.conftest import local
-from tests.factories import PatientFactory
+from tests.factories import LocationFactory, PatientFactory, PractitionerFactory, RoomFactory, weekly_hours
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +165,20 @@ def test_a_patient_is_never_booked_twice_at_once(dr_chen, dr_okafor, follow_up, 
     later = appointment_book(service=follow_up, practitioner=dr_okafor, start=local(2027, 3, 2, 11), patient=alice)
     with pytest.raises(SlotUnavailable):
         appointment_reschedule(appointment=later, start=local(2027, 3, 2, 9, 30), by_staff=True)
+
+
+def test_a_patients_own_expired_hold_elsewhere_does_not_block_their_booking(dr_chen, follow_up, alice, monday_morning):
+    uptown = LocationFactory(slug="uptown", timezone="America/New_York")
+    RoomFactory(location=uptown)
+    dr_wu = PractitionerFactory(slug="lin-wu", services=[follow_up])
+    weekly_hours(dr_wu, uptown, range(5), time(9), time(17))
+    ten = local(2027, 3, 2, 10)
+    patient = patient_find_or_create(alice)
+    stale = hold(dr_wu, follow_up, ten, monday_morning)
+    stale.patient = patient
+    stale.save()
+    later = monday_morning + timedelta(minutes=8)
+    appointment = appointment_book(service=follow_up, practitioner=dr_chen, start=ten, patient=alice, now=later)
+    assert appointment.patient == patient
+    stale.refresh_from_db()
+    assert stale.status == Status.CANCELLED
