@@ -4,7 +4,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -99,7 +99,8 @@ def _appointment_for(request: Request, pk: int) -> Appointment:
         return get_object_or_404(Appointment.objects.select_related("location"), pk=pk)
     token = request.headers.get(MANAGE_TOKEN_HEADER)
     if not token:
-        raise NotAuthenticated(f"Send the appointment's manage token in the {MANAGE_TOKEN_HEADER} header.")
+        message = f"Send the appointment's manage token in the {MANAGE_TOKEN_HEADER} header."
+        raise PermissionDenied(message) if request.user.is_authenticated else NotAuthenticated(message)
     appointment = appointment_for_manage_token(token)
     if appointment is None or appointment.pk != pk:
         # The same answer for a forged token, an expired one and somebody else's appointment.

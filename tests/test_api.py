@@ -513,3 +513,25 @@ def test_it_uses_a_weekly_schedule_with_an_evening_and_a_saturday(api, downtown,
     days = {slot["start"][:10] for slot in body["slots"]}
     assert days == {"2027-03-02", "2027-03-06"}
     assert body["slots"][-1]["start"] == "2027-03-06T12:00:00-05:00"
+
+
+def test_staff_open_an_appointment_with_an_api_token(api, alices_booking):
+    from rest_framework.authtoken.models import Token
+
+    from tests.factories import StaffUserFactory
+
+    token = Token.objects.create(user=StaffUserFactory(username="manager@example.org"))
+    response = api.get(f"/api/v1/appointments/{alices_booking['id']}/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200
+    assert_error(
+        api.get(f"/api/v1/appointments/{alices_booking['id']}/", HTTP_AUTHORIZATION="Token not-a-real-key"),
+        401,
+        "authentication_failed",
+    )
+
+
+def test_a_signed_in_non_staff_user_is_no_staff(api, alices_booking):
+    from django.contrib.auth import get_user_model
+
+    api.force_authenticate(get_user_model().objects.create(username="someone@example.org"))
+    assert_error(api.get(f"/api/v1/appointments/{alices_booking['id']}/"), 403, "permission_denied")
