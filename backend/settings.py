@@ -226,6 +226,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "backend.api.errors.exception_handler",
+    # How many reverse proxies stand in front of Meridian. Rate limits count clients by the address
+    # the outermost trusted proxy saw; with 0, X-Forwarded-For is ignored and cannot be forged.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

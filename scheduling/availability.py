@@ -292,6 +292,8 @@ def check_start(
     """Is `start` bookable with this practitioner? If so, at which location and in which free room."""
     checker = _Checker(rules, calendar, locations, _room_timelines(locations))
     moment = _seconds(start)
+    if start.timestamp() != moment:
+        return Verdict(Problem.OUTSIDE_HOURS)  # 10:00:00.5 is not 10:00: no fractions of a grid
     window = (start - timedelta(days=1), start + timedelta(days=1))
     for shift in _shifts(calendar, locations, window):
         if shift.start <= moment <= shift.end - checker.duration and (moment - shift.start) % checker.step == 0:

@@ -1,42 +1,57 @@
 """Input parsing and output shapes for the scheduling API. No rules of the schedule live here."""
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from patients.services import PatientDetails
 from scheduling.manage_tokens import manage_token
-from scheduling.models import Appointment, Location, Practitioner, Room, Service
+from scheduling.models import Appointment, Location, Practitioner, Room, Service, validate_timezone
 
 MAX_AVAILABILITY_DAYS = 62
 
 
-def zone_or_none(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+# Far enough for any booking, near enough that date arithmetic never leaves the calendar.
+EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2199, 12, 31)
+
+
+def check_in_calendar_range(day: date) -> date:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise serializers.ValidationError(f"Use a date between {EARLIEST_DATE} and {LATEST_DATE}.")
+    return day
+
+
+class CalendarDateField(serializers.DateField):
+    def to_internal_value(self, value) -> date:
+        return check_in_calendar_range(super().to_internal_value(value))
 
 
 class TimeZoneField(serializers.CharField):
     def to_internal_value(self, data: str) -> ZoneInfo:
-        zone = zone_or_none(super().to_internal_value(data))
-        if zone is None:
-            raise serializers.ValidationError("Unknown time zone; use an IANA name such as America/New_York.")
-        return zone
+        name = super().to_internal_value(data)
+        try:
+            validate_timezone(name)
+        except DjangoValidationError:
+            raise serializers.ValidationError("Unknown time zone; use an IANA name such as America/New_York.") from None
+        return ZoneInfo(name)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 date-time that must carry its UTC offset: a bare "10:00" is ambiguous for a clinic."""
 
     def to_internal_value(self, value):
-        parsed = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            parsed = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # well-formed but impossible: 30 February, an offset of +99:00
+            parsed = None
         if parsed is None:
             raise serializers.ValidationError("Use an ISO 8601 date-time such as 2027-03-01T09:00:00-05:00.")
         if parsed.tzinfo is None:
             raise serializers.ValidationError("Include the UTC offset, e.g. 2027-03-01T09:00:00-05:00.")
+        check_in_calendar_range(parsed.date())
         return parsed
 
 
@@ -88,8 +103,8 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.filter(active=True))
     practitioner = serializers.PrimaryKeyRelatedField(queryset=Practitioner.objects.filter(active=True), required=False)
     location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all(), required=False)
-    start = serializers.DateField()
-    end = serializers.DateField()
+    start = CalendarDateField()
+    end = CalendarDateField()
     tz = TimeZoneField(required=False)
 
     def validate_service(self, service: Service) -> Service:
@@ -132,15 +147,12 @@ class PatientInputSerializer(serializers.Serializer):
     date_of_birth = serializers.DateField()
 
     def validate_date_of_birth(self, value: date) -> date:
-        today = date.today()
+        today = timezone.localdate()
         if value > today:
             raise serializers.ValidationError("The date of birth is in the future.")
         if value.year < today.year - 130:
             raise serializers.ValidationError("Please check the year of birth.")
         return value
-
-    def to_details(self) -> PatientDetails:
-        return PatientDetails(**self.validated_data)
 
 
 class BookingSerializer(serializers.Serializer):

@@ -31,6 +31,10 @@ Source = Appointment.Source
 _LOST_RACE_STATES = {"23P01", "23505", "40P01", "40001", "55P03"}
 
 
+# One message for every "someone has this time", whoever that someone is.
+_TAKEN = "This time has just been taken. Please choose another."
+
+
 class SlotUnavailable(Conflict):
     code = "slot_unavailable"
 
@@ -50,7 +54,7 @@ _PROBLEM_MESSAGES = {
 
 def _raise_for(problem: Problem) -> None:
     if problem in (Problem.PRACTITIONER_BUSY, Problem.NO_ROOM):
-        raise SlotUnavailable("This time has just been taken. Please choose another.", field="start")
+        raise SlotUnavailable(_TAKEN, field="start")
     raise NotBookable(_PROBLEM_MESSAGES[problem], field="start", code=problem.value)
 
 
@@ -61,7 +65,7 @@ def _lost_races_as_conflicts() -> Iterator[None]:
         yield
     except DatabaseError as error:
         if getattr(error.__cause__, "sqlstate", None) in _LOST_RACE_STATES:
-            raise SlotUnavailable("This time has just been taken. Please choose another.", field="start") from error
+            raise SlotUnavailable(_TAKEN, field="start") from error
         raise
 
 
@@ -115,7 +119,7 @@ def _check_patient_free(
         return
     clash = active_appointments(now).filter(patient=patient, start__lt=end, end__gt=start).exclude(pk=exclude)
     if clash.exists():
-        raise SlotUnavailable("This time is not available. Please choose another.", field="start")
+        raise SlotUnavailable(_TAKEN, field="start")
 
 
 def _fail_fast_if_taken(
@@ -129,7 +133,7 @@ def _fail_fast_if_taken(
         .exclude(pk=exclude)
     )
     if taken.exists():
-        raise SlotUnavailable("This time has just been taken. Please choose another.", field="start")
+        raise SlotUnavailable(_TAKEN, field="start")
 
 
 def _check_not_past(start: datetime, now: datetime) -> None:
@@ -231,16 +235,18 @@ def _book(
     if len(candidates) == 1:
         _fail_fast_if_taken(candidates[0], start, start + service.duration + service.buffer, now, exclude=None)
     known = patient_find(patient) if isinstance(patient, PatientDetails) else patient
-    _check_new_patient(service, known)
-    _check_patient_free(known, start, start + service.duration, now, exclude=None)
     appointments_release_expired_holds(
         now=now, practitioner_ids=[candidate.id for candidate in candidates], location_ids=location_ids, patient=known
     )
     chosen, verdict = _find_place(service, candidates, start, now, source, exclude=None)
-    if isinstance(patient, PatientDetails):
-        patient = patient_find_or_create(patient)
+    # The patient's own record is consulted only once the time itself is known to be bookable, so the
+    # answer to a time that breaks a rule never depends on who asked.
+    _check_new_patient(service, known)
+    _check_patient_free(known, start, start + service.duration, now, exclude=None)
+    if known is None:
+        known = patient_find_or_create(patient)
     return Appointment.objects.create(
-        patient=patient,
+        patient=known,
         practitioner=chosen,
         service=service,
         location_id=verdict.location_id,
@@ -316,12 +322,12 @@ def _reschedule(
     if current.status != Status.BOOKED:
         raise Conflict("Only a booked appointment can be moved.", code="not_reschedulable")
     service = current.service
-    _check_patient_free(current.patient, start, start + service.duration, now, exclude=current.pk)
     _fail_fast_if_taken(practitioner, start, start + service.duration + service.buffer, now, exclude=current.pk)
     appointments_release_expired_holds(
         now=now, practitioner_ids=[practitioner.id], location_ids=location_ids, patient=current.patient
     )
     _chosen, verdict = _find_place(service, [practitioner], start, now, source, exclude=current.pk)
+    _check_patient_free(current.patient, start, start + service.duration, now, exclude=current.pk)
     updated = Appointment.objects.filter(pk=current.pk, version=current.version, status=Status.BOOKED).update(
         practitioner=practitioner,
         location_id=verdict.location_id,

@@ -535,3 +535,64 @@ def test_a_signed_in_non_staff_user_is_no_staff(api, alices_booking):
 
     api.force_authenticate(get_user_model().objects.create(username="someone@example.org"))
     assert_error(api.get(f"/api/v1/appointments/{alices_booking['id']}/"), 403, "permission_denied")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/appointments/abc/",
+        "/api/v1/nothing-here/",
+    ],
+)
+def test_it_answers_unknown_api_urls_in_the_error_shape(api, url):
+    assert_error(api.get(url), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "2027-02-30T10:00:00-05:00",  # no such day
+        "2027-03-02T10:00:00+99:00",  # no such offset
+        "9999-12-31T23:00:00+00:00",  # past the end of the calendar arithmetic
+        "0001-01-01T00:00:00+00:00",
+    ],
+)
+def test_it_refuses_impossible_times_with_a_field_error_not_a_500(api, dr_chen, follow_up, alice, start):
+    response = api.post("/api/v1/appointments/", booking(follow_up, dr_chen, start, alice), format="json")
+    assert_error(response, 400, "validation_error", "start")
+
+
+@pytest.mark.parametrize(("start", "end"), [("9999-12-31", "9999-12-31"), ("0001-01-01", "0001-01-01")])
+def test_it_refuses_dates_at_the_edges_of_the_calendar(api, dr_chen, follow_up, start, end):
+    assert_error(availability(api, service=follow_up.id, start=start, end=end), 400, "validation_error", "start")
+
+
+def test_it_refuses_a_start_with_fractions_of_a_second(api, dr_chen, follow_up, alice, monday_morning):
+    response = api.post(
+        "/api/v1/appointments/", booking(follow_up, dr_chen, "2027-03-02T10:00:00.500-05:00", alice), format="json"
+    )
+    assert_error(response, 400, "outside_working_hours", "start")
+
+
+def test_it_counts_clients_by_address_not_by_a_forged_forwarded_header(
+    api, settings, dr_chen, follow_up, alice, monday_morning
+):
+    settings.BOOKING_THROTTLE_RATE = "2/hour"
+    for n in range(2):
+        api.post("/api/v1/appointments/", {}, format="json", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
+    forged = api.post("/api/v1/appointments/", {}, format="json", HTTP_X_FORWARDED_FOR="10.0.0.99")
+    assert_error(forged, 429, "throttled")
+
+
+def test_it_answers_a_time_that_breaks_a_rule_the_same_whoever_asks(api, dr_chen, downtown, alice, bob, monday_morning):
+    initial = ServiceFactory(slug="initial", duration_minutes=90, new_patients_only=True)
+    dr_chen.services.add(initial)
+    assert (
+        api.post("/api/v1/appointments/", booking(initial, dr_chen, TUESDAY_TEN, alice), format="json").status_code
+        == 201
+    )
+    off_grid = "2027-03-04T10:05:00-05:00"
+    known = api.post("/api/v1/appointments/", booking(initial, dr_chen, off_grid, alice), format="json")
+    stranger = api.post("/api/v1/appointments/", booking(initial, dr_chen, off_grid, bob), format="json")
+    assert known.json() == stranger.json()
+    assert known.json()["error"] == "outside_working_hours"

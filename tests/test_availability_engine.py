@@ -72,9 +72,14 @@ def test_it_keeps_a_nine_to_five_shift_at_the_same_local_times_across_a_dst_chan
     assert local_starts(slots_before, tz) == NINE_TO_FIVE_HOURLY
     assert local_starts(slots_on_the_day, tz) == NINE_TO_FIVE_HOURLY
     assert local_starts(slots_after, tz) == NINE_TO_FIVE_HOURLY
-    # The same wall-clock time is a different UTC instant once the clocks have changed.
-    assert slots_before[0].start.utcoffset() == slots_after[0].start.utcoffset()  # both in UTC
-    assert slots_before[0].start.astimezone(tz).utcoffset() != slots_after[0].start.astimezone(tz).utcoffset()
+    # The same wall-clock time is a different UTC instant once the clocks have changed: 09:00 is not
+    # simply 24 hours after the previous day's 09:00.
+    day = timedelta(days=1)
+    assert (
+        slots_on_the_day[0].start - slots_before[0].start != day
+        or slots_after[0].start - slots_on_the_day[0].start != day
+    )
+    assert slots_after[0].start - slots_before[0].start != 2 * day
 
 
 def test_it_steps_in_real_minutes_through_the_night_the_clocks_go_back():

@@ -146,11 +146,16 @@ class Model:
         """The error class to expect, or None.
 
         As the service does: when one practitioner is named, a clash with their own calendar is answered
-        first (the losers of a race learn it in one query); then the patient; then hours; then rooms.
+        first (the losers of a race learn it in one query); then hours; then rooms; and the patient's own
+        calendar last, so that a refusal for a rule never depends on who asked.
         """
-        if named and self.practitioner_busy(practitioner_id, start, moving):
+        error = self.decide_time(practitioner_id, start, moving, named)
+        if error is None and self.patient_elsewhere(patient_id, start, moving):
             return SlotUnavailable
-        if self.patient_elsewhere(patient_id, start, moving):
+        return error
+
+    def decide_time(self, practitioner_id: int, start: datetime, moving: int | None, named: bool):
+        if named and self.practitioner_busy(practitioner_id, start, moving):
             return SlotUnavailable
         if not self.on_grid(start):
             return NotBookable
@@ -163,8 +168,10 @@ class Model:
         candidates = [practitioner] if practitioner else self.world.practitioners
         errors = []
         for candidate in candidates:
-            error = self.decide(patient_id, candidate.id, start, named=practitioner is not None)
+            error = self.decide_time(candidate.id, start, None, named=practitioner is not None)
             if error is None:
+                if self.patient_elsewhere(patient_id, start, None):
+                    return SlotUnavailable, None
                 return None, candidate.id
             errors.append(error)
         # A clash with one practitioner is a better answer than "outside hours" with another.

@@ -7,7 +7,8 @@ is to blame, its name; DRF's own exceptions are folded into the same shape here.
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -93,3 +94,22 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     detail = " ".join(_flatten(getattr(exc, "detail", str(exc))))
     response.data = {"error": code, "detail": detail, "fields": {}}
     return response
+
+
+def _api_or_default(request, default_view, code: str, detail: str, status_code: int, **kwargs):
+    if request.path.startswith("/api/"):
+        body = {"error": code, "detail": detail, "fields": {}}
+        return JsonResponse(body, status=status_code)
+    return default_view(request, **kwargs)
+
+
+def not_found(request, exception=None):
+    """Django's 404 for pages; the API's error shape for an unknown /api/ URL."""
+    return _api_or_default(request, defaults.page_not_found, "not_found", "Not found.", 404, exception=exception)
+
+
+def server_error(request):
+    """Django's 500 page for pages; the API's error shape (and nothing internal) for /api/ URLs."""
+    return _api_or_default(
+        request, defaults.server_error, "server_error", "Something went wrong on our side; please try again.", 500
+    )

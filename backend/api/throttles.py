@@ -3,6 +3,8 @@
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from backend.api.permissions import is_staff
+
 
 class SettingRateThrottle(SimpleRateThrottle):
     """Limits anonymous clients per IP address; signed-in staff are not limited."""
@@ -20,7 +22,7 @@ class SettingRateThrottle(SimpleRateThrottle):
         return super().allow_request(request, view)
 
     def get_cache_key(self, request, view) -> str | None:
-        if request.user and request.user.is_authenticated:
+        if is_staff(request):
             return None
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
