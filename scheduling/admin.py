@@ -5,6 +5,8 @@ them but never writes them: a save here would skip the rules and the locks.
 """
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
 from scheduling.models import Appointment, Clinic, Closure, Location, Practitioner, Room, Service, TimeOff, WorkingHours
 
@@ -47,8 +49,25 @@ class ServiceAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class WorkingHoursFormSet(BaseInlineFormSet):
+    """Rows saved together are checked against each other too; each row's clean() sees only saved rows."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [
+            form.instance
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.instance.start_time
+        ]
+        for index, row in enumerate(rows):
+            for other in rows[index + 1 :]:
+                if row.overlaps(other):
+                    raise ValidationError(f"Two rows overlap: {row} and {other}.")
+
+
 class WorkingHoursInline(admin.TabularInline):
     model = WorkingHours
+    formset = WorkingHoursFormSet
     extra = 0
 
 

@@ -271,10 +271,12 @@ def bookable_slots(
     for calendar in calendars:
         checker = _Checker(rules, calendar, locations, rooms)
         low = max(window_start, checker.earliest)
+        offered: set[int] = set()  # overlapping hours (refused on entry, but be safe) never list a time twice
         for shift in _shifts(calendar, locations, window):
             for start in checker.grid(shift):
-                if start < low or start >= window_end:
+                if start < low or start >= window_end or start in offered:
                     continue
+                offered.add(start)
                 problem, _room = checker.problem_at(start, shift)
                 if problem is None:
                     moment = _instant(start)

@@ -168,6 +168,24 @@ class WorkingHours(models.Model):
     def __str__(self) -> str:
         return f"{self.practitioner} {self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
 
+    def overlaps(self, other: "WorkingHours") -> bool:
+        """Same day, times and validity that meet: a practitioner can't be in two places at once."""
+        if self.weekday != other.weekday or not (self.start_time < other.end_time and other.start_time < self.end_time):
+            return False
+        starts_before_other_ends = not (self.valid_from and other.valid_until and self.valid_from > other.valid_until)
+        ends_after_other_starts = not (self.valid_until and other.valid_from and self.valid_until < other.valid_from)
+        return starts_before_other_ends and ends_after_other_starts
+
+    def clean(self) -> None:
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            raise ValidationError({"end_time": "The end must be after the start; a shift can't run past midnight."})
+        if self.practitioner_id is None or self.start_time is None or self.end_time is None:
+            return
+        others = WorkingHours.objects.filter(practitioner_id=self.practitioner_id, weekday=self.weekday)
+        clash = next((other for other in others.exclude(pk=self.pk) if self.overlaps(other)), None)
+        if clash is not None:
+            raise ValidationError(f"These hours overlap {clash} at {clash.location}.")
+
 
 class TimeOff(models.Model):
     practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="time_off")
