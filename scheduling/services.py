@@ -15,7 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from backend.api.errors import Conflict, ServiceError
+from backend.errors import Conflict, ServiceError
 from patients.models import Patient
 from patients.services import PatientDetails, patient_find, patient_find_or_create
 from scheduling import availability

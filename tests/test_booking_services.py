@@ -4,7 +4,7 @@ from datetime import time, timedelta
 
 import pytest
 
-from backend.api.errors import Conflict, ServiceError
+from backend.errors import Conflict, ServiceError
 from patients.models import Patient
 from patients.services import patient_find_or_create
 from scheduling.models import Appointment

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule, run_state_machine_as_test
 
-from backend.api.errors import Conflict, ServiceError
+from backend.errors import Conflict, ServiceError
 from patients.models import Patient
 from scheduling.models import Appointment, Practitioner, Room, Service
 from scheduling.services import (

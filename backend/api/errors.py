@@ -1,7 +1,7 @@
 """One error shape for the whole API: {"error": code, "detail": text, "fields": {name: [messages]}}.
 
-Services raise `ServiceError` subclasses with a code, a message a person can read and, when one field
-is to blame, its name; DRF's own exceptions are folded into the same shape here.
+Services raise `backend.errors.ServiceError` subclasses with a code, a message a person can read and,
+when one field is to blame, its name; DRF's own exceptions are folded into the same shape here.
 """
 
 from typing import Any
@@ -13,28 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-
-class ServiceError(Exception):
-    """A rule of the domain said no. Raised by services, turned into an HTTP answer by the API."""
-
-    code = "invalid"
-    status_code = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-        if code:
-            self.code = code
-
-    @property
-    def fields(self) -> dict[str, list[str]]:
-        return {self.field: [self.detail]} if self.field else {}
-
-
-class Conflict(ServiceError):
-    code = "conflict"
-    status_code = status.HTTP_409_CONFLICT
+from backend.errors import ServiceError
 
 
 def error_response(code: str, detail: str, fields: dict | None = None, *, status_code: int) -> Response:

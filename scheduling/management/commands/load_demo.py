@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backend.api.errors import ServiceError
+from backend.errors import ServiceError
 from patients.models import Patient
 from patients.services import PatientDetails, patient_find_or_create
 from scheduling.clinic_file import ClinicFileError, clinic_file_load, clinic_file_parse
