@@ -14,8 +14,9 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# collectstatic only imports settings; the key below exists for this step and is never used at run time.
+# collectstatic only imports settings; the values below exist for this step and are never used at run time.
 RUN DEBUG=0 SECRET_KEY=collectstatic-build-only ALLOWED_HOSTS=localhost \
+        REDIS_URL=redis://build-only EMAIL_URL=dummymail:// \
         python manage.py collectstatic --noinput \
     && mkdir -p var \
     && chown meridian:meridian var

@@ -60,6 +60,7 @@ test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: export SECRET_KEY ?= meridian-test-only-key
 test: export ALLOWED_HOSTS ?= testserver,localhost,127.0.0.1
+test: export EMAIL_URL ?= memorymail://
 test: export DEBUG := 0
 test: $(DEV_STAMP)
 	$(BIN)/pytest $(ARGS)

@@ -183,6 +183,8 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBU
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 
 # Email: console under `make run`, SMTP from EMAIL_URL in production (smtp://user:pass@host:port).
+if not DEBUG and not env.str("EMAIL_URL", default="").strip():
+    raise ImproperlyConfigured("EMAIL_URL must be set when DEBUG is off (smtp://host:port; consolemail:// prints).")
 try:
     EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 except (ImproperlyConfigured, ValueError, KeyError) as error:
@@ -193,6 +195,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Meridian <bookings@e
 # Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport, so `make run`
 # needs no broker at all. Task arguments are ids only, never names, emails or health data.
 REDIS_URL = env_url("REDIS_URL", {"redis", "rediss"})
+if not REDIS_URL and not DEBUG:
+    # The filesystem broker lives on one machine's disk: in production a task would reach no worker.
+    raise ImproperlyConfigured("REDIS_URL must be set when DEBUG is off (the filesystem broker is for make run).")
 CELERY_DATA_DIR = BASE_DIR / "var" / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL

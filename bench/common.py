@@ -25,6 +25,8 @@ _ENVIRONMENT = {
     "DJANGO_SETTINGS_MODULE": "backend.settings",
     "SECRET_KEY": "benchmark-only-key-not-secret",
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",  # required with DEBUG off; the benchmarks send no task
+    "EMAIL_URL": "memorymail://",
     "DEBUG": "0",
     "BOOKING_THROTTLE_RATE": "none",
     "MANAGE_THROTTLE_RATE": "none",

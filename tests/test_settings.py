@@ -18,6 +18,8 @@ GOOD = {
     "SECRET_KEY": "settings-test-key",
     "ALLOWED_HOSTS": "testserver",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp://127.0.0.1:1025",
 }
 REPORT = """
 import json, django
@@ -84,6 +86,8 @@ def test_it_starts_with_no_environment_at_all_when_debug_is_on():
         ("DB_CONN_MAX_AGE", "forever"),
         ("MANAGE_TOKEN_GRACE_HOURS", "1.5"),
         ("SECURE_COOKIES", "sometimes"),
+        ("REDIS_URL", None),  # with DEBUG off: tasks must reach the workers
+        ("EMAIL_URL", None),  # with DEBUG off: patients' email must not end up in the logs
     ],
 )
 def test_it_refuses_to_start_on_a_bad_value_and_names_it(variable, value):
@@ -121,8 +125,8 @@ def test_it_uses_redis_as_the_celery_broker_when_redis_url_is_set():
     assert report["transport"] == "redis"
 
 
-def test_it_uses_the_filesystem_broker_when_redis_url_is_unset():
-    report = started(start_django(REDIS_URL=None))
+def test_it_uses_the_filesystem_broker_when_redis_url_is_unset_in_development():
+    report = started(start_django(DEBUG="1", REDIS_URL=None))
 
     assert report["broker"] == "filesystem://"
     assert report["transport"] == "filesystem"
