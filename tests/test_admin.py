@@ -8,6 +8,7 @@ from django.forms.models import inlineformset_factory
 
 from scheduling.admin import WorkingHoursFormSet
 from scheduling.models import Practitioner, WorkingHours
+from tests.conftest import local
 from tests.factories import StaffUserFactory, WorkingHoursFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +106,30 @@ def test_the_engine_lists_a_time_once_even_if_hours_overlap(api, dr_chen, downto
     ).json()["slots"]
     starts = [slot["start"] for slot in slots]
     assert len(starts) == len(set(starts))
+
+
+def test_the_admin_reads_and_shows_times_in_the_clinics_zone(manager_client, dr_chen):
+    response = manager_client.get(f"/admin/scheduling/practitioner/{dr_chen.pk}/change/")
+    assert response.status_code == 200
+    data = {
+        "slug": dr_chen.slug,
+        "name": dr_chen.name,
+        "credentials": dr_chen.credentials,
+        "color": dr_chen.color,
+        "active": "on",
+        "services": [service.pk for service in dr_chen.services.all()],
+        "display_order": "0",
+        "hours-TOTAL_FORMS": "0",
+        "hours-INITIAL_FORMS": "0",
+        "time_off-TOTAL_FORMS": "1",
+        "time_off-INITIAL_FORMS": "0",
+        "time_off-0-start_0": "2027-03-02",
+        "time_off-0-start_1": "09:00",
+        "time_off-0-end_0": "2027-03-02",
+        "time_off-0-end_1": "13:00",
+        "time_off-0-reason": "Dentist",
+    }
+    saved = manager_client.post(f"/admin/scheduling/practitioner/{dr_chen.pk}/change/", data)
+    assert saved.status_code == 302, saved.content.decode()[:3000]
+    time_off = dr_chen.time_off.get()
+    assert time_off.start == local(2027, 3, 2, 9)  # 09:00 in New York, stored as 14:00 UTC
