@@ -88,7 +88,9 @@ def _lock(practitioner_ids: Iterable[int]) -> list[int]:
 
 def _check_offer(service: Service, practitioner: Practitioner | None, source: str) -> list[Practitioner]:
     """The practitioners who may take this booking, in the order "no preference" tries them."""
-    if not service.active or (source == Source.ONLINE and not service.bookable_online):
+    if not service.active:
+        raise NotBookable("This treatment is no longer offered.", field="service", code="service_not_bookable")
+    if source == Source.ONLINE and not service.bookable_online:
         raise NotBookable("This treatment cannot be booked online.", field="service", code="service_not_bookable")
     offering = service.practitioners.filter(active=True).order_by("display_order", "id")
     if practitioner is None:
@@ -259,13 +261,12 @@ def _book(
     )
 
 
-def _inside_late_window(appointment: Appointment, now: datetime) -> bool:
-    return appointment.start - now < timedelta(hours=Clinic.load().late_cancel_hours)
+def _inside_late_window(appointment: Appointment, now: datetime, clinic: Clinic) -> bool:
+    return appointment.start - now < timedelta(hours=clinic.late_cancel_hours)
 
 
-def _refuse_late_patient_change(appointment: Appointment, now: datetime, by_staff: bool, verb: str) -> None:
-    if not by_staff and _inside_late_window(appointment, now):
-        clinic = Clinic.load()
+def _refuse_late_patient_change(appointment: Appointment, now: datetime, clinic: Clinic, verb: str) -> None:
+    if _inside_late_window(appointment, now, clinic):
         phone = f" on {clinic.phone}" if clinic.phone else ""
         raise Conflict(
             f"Appointments can't be {verb} online less than {clinic.late_cancel_hours} hours before they start. "
@@ -279,12 +280,14 @@ def appointment_cancel(
 ) -> Appointment:
     """Cancel and free the time. Patients can't cancel online inside the late-cancellation window; staff can."""
     now = now or timezone.now()
-    _refuse_late_patient_change(appointment, now, by_staff, "cancelled")
+    clinic = Clinic.load()
+    if not by_staff:
+        _refuse_late_patient_change(appointment, now, clinic, "cancelled")
     updated = Appointment.objects.filter(pk=appointment.pk, status__in=[Status.HELD, Status.BOOKED]).update(
         status=Status.CANCELLED,
         cancelled_at=now,
         cancellation_reason=reason[:300],
-        late_cancellation=_inside_late_window(appointment, now),
+        late_cancellation=_inside_late_window(appointment, now, clinic),
         version=F("version") + 1,
         updated_at=now,
     )
@@ -304,7 +307,8 @@ def appointment_reschedule(
 ) -> Appointment:
     """Move to `start` in one update: the old time is released only if the new one is obtained."""
     now = now or timezone.now()
-    _refuse_late_patient_change(appointment, now, by_staff, "moved")
+    if not by_staff:
+        _refuse_late_patient_change(appointment, now, Clinic.load(), "moved")
     source = Source.STAFF if by_staff else Source.ONLINE
     practitioner = practitioner or appointment.practitioner
     _check_offer(appointment.service, practitioner, source)
