@@ -242,7 +242,10 @@ class Appointment(models.Model):
     # The statuses that occupy the practitioner and the room. A cancelled or no-show appointment frees both.
     ACTIVE_STATUSES = (Status.HELD, Status.BOOKED, Status.ARRIVED, Status.COMPLETED)
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
+    # Empty only while a time is held for someone still filling in the booking form (or once that hold lapsed).
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
     practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="appointments")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
@@ -272,6 +275,10 @@ class Appointment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_end_after_start"),
             models.CheckConstraint(condition=Q(blocked_until__gte=F("end")), name="appointment_blocked_after_end"),
+            models.CheckConstraint(
+                condition=Q(patient__isnull=False) | Q(status__in=["held", "cancelled"]),
+                name="appointment_has_a_patient_once_booked",
+            ),
             # The guarantee behind "no double booking, ever". PostgreSQL only: migration 0002 skips them
             # on SQLite, which serves the demo (`make run`) and nothing else.
             ExclusionConstraint(

@@ -1,4 +1,4 @@
-"""Every write to the schedule: book, cancel, reschedule, change status, release expired holds.
+"""Every write to the schedule: hold, book, confirm a hold, cancel, reschedule, change status.
 
 The API, the booking pages, the front desk and the admin all call these; no entry point checks a rule
 of its own. Booking follows one pattern: lock the practitioners (sorted by id) and then their locations
@@ -214,7 +214,28 @@ def appointment_book(
 
     Raises NotBookable (a rule says no) or SlotUnavailable (someone else has the time).
     """
-    now = now or timezone.now()
+    return _take(service, start, patient, practitioner, source, now or timezone.now())
+
+
+def appointment_hold(
+    *, service: Service, start: datetime, practitioner: Practitioner | None = None, now: datetime | None = None
+) -> Appointment:
+    """Keep `start` for a patient still filling in the booking form, for the clinic's hold minutes.
+
+    A live hold counts like a booking (for availability and for the exclusion constraints); once it
+    runs out it counts for nothing, and the periodic task or the next booking nearby releases it.
+    """
+    return _take(service, start, None, practitioner, Source.ONLINE, now or timezone.now())
+
+
+def _take(
+    service: Service,
+    start: datetime,
+    patient: Patient | PatientDetails | None,
+    practitioner: Practitioner | None,
+    source: str,
+    now: datetime,
+) -> Appointment:
     candidates = _check_offer(service, practitioner, source)
     _check_not_past(start, now)
     if len(candidates) == 1:
@@ -228,11 +249,12 @@ def appointment_book(
 def _book(
     service: Service,
     start: datetime,
-    patient: Patient | PatientDetails,
+    patient: Patient | PatientDetails | None,
     candidates: list[Practitioner],
     source: str,
     now: datetime,
 ) -> Appointment:
+    """Insert a booking, or a hold when there is no patient yet."""
     location_ids = _lock(candidate.id for candidate in candidates)
     if len(candidates) == 1:
         _fail_fast_if_taken(candidates[0], start, start + service.duration + service.buffer, now, exclude=None)
@@ -241,12 +263,11 @@ def _book(
         now=now, practitioner_ids=[candidate.id for candidate in candidates], location_ids=location_ids, patient=known
     )
     chosen, verdict = _find_place(service, candidates, start, now, source, exclude=None)
-    # The patient's own record is consulted only once the time itself is known to be bookable, so the
-    # answer to a time that breaks a rule never depends on who asked.
-    _check_new_patient(service, known)
-    _check_patient_free(known, start, start + service.duration, now, exclude=None)
-    if known is None:
-        known = patient_find_or_create(patient)
+    held_until = None
+    if patient is None:
+        held_until = now + timedelta(minutes=Clinic.load().hold_minutes)
+    else:
+        known = _patient_for(service, start, patient, known, now, exclude=None)
     return Appointment.objects.create(
         patient=known,
         practitioner=chosen,
@@ -256,9 +277,80 @@ def _book(
         start=start,
         end=start + service.duration,
         blocked_until=start + service.duration + service.buffer,
-        status=Status.BOOKED,
+        status=Status.BOOKED if held_until is None else Status.HELD,
+        held_until=held_until,
         source=source,
     )
+
+
+def _patient_for(
+    service: Service,
+    start: datetime,
+    patient: Patient | PatientDetails,
+    known: Patient | None,
+    now: datetime,
+    exclude: int | None,
+) -> Patient:
+    """The patient's own rules, then their record (created only now, when the booking will be made).
+
+    Consulted only once the time itself is known to be bookable, so the answer to a time that breaks a
+    rule never depends on who asked.
+    """
+    _check_new_patient(service, known)
+    _check_patient_free(known, start, start + service.duration, now, exclude=exclude)
+    return known if known is not None else patient_find_or_create(patient)
+
+
+def appointment_confirm_hold(
+    *, appointment: Appointment, patient: Patient | PatientDetails, now: datetime | None = None
+) -> Appointment:
+    """Turn a hold into a booking for `patient`.
+
+    If the hold ran out meanwhile, the same time is booked afresh when it is still free (a new
+    appointment); when it is gone, SlotUnavailable lets the page offer the nearest alternatives.
+    """
+    now = now or timezone.now()
+    with _lost_races_as_conflicts():
+        confirmed = _confirm_hold(appointment, patient, now)
+    if confirmed is not None:
+        return confirmed
+    return appointment_book(
+        service=appointment.service,
+        start=appointment.start,
+        patient=patient,
+        practitioner=appointment.practitioner,
+        now=now,
+    )
+
+
+@transaction.atomic(durable=True)
+def _confirm_hold(appointment: Appointment, patient: Patient | PatientDetails, now: datetime) -> Appointment | None:
+    _lock([appointment.practitioner_id])
+    held = Appointment.objects.select_related("service").get(pk=appointment.pk)
+    if held.status != Status.HELD or held.held_until is None or held.held_until < now:
+        return None
+    known = patient_find(patient) if isinstance(patient, PatientDetails) else patient
+    known = _patient_for(held.service, held.start, patient, known, now, exclude=held.pk)
+    updated = Appointment.objects.filter(pk=held.pk, status=Status.HELD, version=held.version).update(
+        patient=known, status=Status.BOOKED, held_until=None, version=F("version") + 1, updated_at=now
+    )
+    if updated != 1:
+        return None
+    held.refresh_from_db()
+    return held
+
+
+def appointment_release_hold(*, appointment: Appointment, now: datetime | None = None) -> bool:
+    """Free a held time at once (the patient chose another time or left). False if it was no longer held."""
+    now = now or timezone.now()
+    released = Appointment.objects.filter(pk=appointment.pk, status=Status.HELD).update(
+        status=Status.CANCELLED,
+        cancelled_at=now,
+        cancellation_reason="Hold released",
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    return released == 1
 
 
 def _inside_late_window(appointment: Appointment, now: datetime, clinic: Clinic) -> bool:

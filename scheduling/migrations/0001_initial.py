@@ -122,7 +122,7 @@ class Migration(migrations.Migration):
                 ('version', models.PositiveIntegerField(default=1, help_text='Goes up on every change of time or status.')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='patients.patient')),
+                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='patients.patient')),
                 ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='scheduling.location')),
                 ('practitioner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='scheduling.practitioner')),
                 ('room', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='scheduling.room')),
@@ -199,6 +199,10 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='appointment',
             constraint=models.CheckConstraint(condition=models.Q(('blocked_until__gte', models.F('end'))), name='appointment_blocked_after_end'),
+        ),
+        migrations.AddConstraint(
+            model_name='appointment',
+            constraint=models.CheckConstraint(condition=models.Q(('patient__isnull', False), ('status__in', ['held', 'cancelled']), _connector='OR'), name='appointment_has_a_patient_once_booked'),
         ),
         AddConstraintOnPostgreSQL(
             model_name='appointment',
