@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "scheduling",
     "patients",
+    "notifications",
 ]
 
 MIDDLEWARE = [

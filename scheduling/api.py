@@ -1,20 +1,24 @@
 """The scheduling API: HTTP in, one service or selector call, HTTP out."""
 
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api.permissions import is_staff
 from backend.api.throttles import BookingThrottle, ManageThrottle
+from notifications.calendar import appointment_calendar
 from patients.services import PatientDetails
 from scheduling import serializers as s
 from scheduling.manage_tokens import appointment_for_manage_token
-from scheduling.models import Appointment, Location, Practitioner, Service
+from scheduling.models import Appointment, Clinic, Location, Practitioner, Service
 from scheduling.selectors import bookable_slots
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule
 
@@ -96,7 +100,7 @@ class AppointmentCreate(APIView):
 def _appointment_for(request: Request, pk: int) -> Appointment:
     """Staff open any appointment; a patient opens only the one their manage token belongs to."""
     if is_staff(request):
-        return get_object_or_404(Appointment.objects.select_related("location"), pk=pk)
+        return get_object_or_404(Appointment.objects.select_related("location", "service", "practitioner"), pk=pk)
     token = request.headers.get(MANAGE_TOKEN_HEADER)
     if not token:
         message = f"Send the appointment's manage token in the {MANAGE_TOKEN_HEADER} header."
@@ -150,3 +154,28 @@ class AppointmentReschedule(APIView):
             by_staff=is_staff(request),
         )
         return Response(s.AppointmentSerializer(appointment).data)
+
+
+class _JsonForErrors(BaseContentNegotiation):
+    """A calendar app asks for text/calendar; the file is a plain HttpResponse, errors stay JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class AppointmentCalendar(APIView):
+    """The appointment as an .ics file for the patient's calendar."""
+
+    throttle_classes = [ManageThrottle]
+    content_negotiation_class = _JsonForErrors
+
+    @extend_schema(parameters=[_TOKEN_PARAMETER], responses={(200, "text/calendar"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        appointment = _appointment_for(request, pk)
+        response = HttpResponse(appointment_calendar(appointment, Clinic.load()), content_type="text/calendar")
+        response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+        response["Cache-Control"] = "private, no-store"
+        return response

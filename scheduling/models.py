@@ -1,6 +1,7 @@
 """The clinic: where, who, what and when. Times are stored in UTC; each location keeps its IANA zone."""
 
 import secrets
+import uuid
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -261,6 +262,8 @@ class Appointment(models.Model):
     cancellation_reason = models.CharField(max_length=300, blank=True)
     late_cancellation = models.BooleanField(default=False)
     manage_key = models.CharField(max_length=64, default=new_manage_key, editable=False)
+    # The calendar files' UID: one per appointment for ever, so a moved visit updates the same event.
+    calendar_uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     version = models.PositiveIntegerField(default=1, help_text="Goes up on every change of time or status.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("availability/", api.AvailabilityView.as_view(), name="availability"),
     path("appointments/", api.AppointmentCreate.as_view(), name="appointment-create"),
     path("appointments/<int:pk>/", api.AppointmentDetail.as_view(), name="appointment-detail"),
+    path("appointments/<int:pk>/calendar.ics", api.AppointmentCalendar.as_view(), name="appointment-calendar"),
     path("appointments/<int:pk>/cancel/", api.AppointmentCancel.as_view(), name="appointment-cancel"),
     path("appointments/<int:pk>/reschedule/", api.AppointmentReschedule.as_view(), name="appointment-reschedule"),
 ]

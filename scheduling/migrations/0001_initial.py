@@ -7,6 +7,7 @@ from backend.db import AddConstraintOnPostgreSQL
 import django.core.validators
 import django.db.models.deletion
 import scheduling.models
+import uuid
 from django.conf import settings
 from django.db import migrations, models
 
@@ -119,6 +120,7 @@ class Migration(migrations.Migration):
                 ('cancellation_reason', models.CharField(blank=True, max_length=300)),
                 ('late_cancellation', models.BooleanField(default=False)),
                 ('manage_key', models.CharField(default=scheduling.models.new_manage_key, editable=False, max_length=64)),
+                ('calendar_uid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
                 ('version', models.PositiveIntegerField(default=1, help_text='Goes up on every change of time or status.')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
