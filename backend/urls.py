@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/v1/", include("scheduling.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("scheduling.booking_urls")),
 ]
 
 handler404 = "backend.api.errors.not_found"

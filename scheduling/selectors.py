@@ -194,3 +194,98 @@ def bookable_slots(
         inputs.rules, inputs.calendars, inputs.locations, local_day_span(start_date, end_date, zone)
     )
     return Availability(slots, zone)
+
+
+def next_bookable_slot(
+    *,
+    service: Service,
+    after: date,
+    practitioner_id: int | None = None,
+    now: datetime | None = None,
+    horizon_days: int,
+) -> tuple[Slot, ZoneInfo] | None:
+    """The first bookable slot on or after the local date `after` (and its location's zone), up to the horizon."""
+    now = now or timezone.now()
+    last = now.date() + timedelta(days=horizon_days + 1)
+    chunk = timedelta(days=31)
+    first = after
+    while first <= last:
+        found = bookable_slots(
+            service=service,
+            start_date=first,
+            end_date=min(first + chunk, last),
+            practitioner_id=practitioner_id,
+            now=now,
+        )
+        if found.slots:
+            return found.slots[0], found.zone
+        first += chunk + timedelta(days=1)
+    return None
+
+
+@dataclass
+class Week:
+    """A week of bookable times in the clinic's zone, as the booking page shows it."""
+
+    monday: date
+    zone: ZoneInfo
+    days: list[tuple[date, list[Slot]]]
+    next_slot: tuple[Slot, ZoneInfo] | None  # the first bookable time after this week ("next available")
+
+    @property
+    def next_available_day(self) -> date | None:
+        if self.next_slot is None:
+            return None
+        slot, zone = self.next_slot
+        return slot.start.astimezone(zone).date()
+
+    @property
+    def previous_monday(self) -> date:
+        return self.monday - timedelta(days=7)
+
+    @property
+    def next_monday(self) -> date:
+        return self.monday + timedelta(days=7)
+
+    @property
+    def first_day_with_times(self) -> date | None:
+        return next((day for day, slots in self.days if slots), None)
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_of_slots(
+    *,
+    service: Service,
+    monday: date | None,
+    practitioner_id: int | None = None,
+    now: datetime | None = None,
+) -> Week:
+    """The week starting `monday`, or, without one, the week of the next bookable time."""
+    now = now or timezone.now()
+    horizon = Clinic.load().horizon_days
+    if monday is None:
+        first = next_bookable_slot(
+            service=service, after=now.date(), practitioner_id=practitioner_id, now=now, horizon_days=horizon
+        )
+        monday = monday_of(first[0].start.astimezone(first[1]).date() if first else now.date())
+    found = bookable_slots(
+        service=service,
+        start_date=monday,
+        end_date=monday + timedelta(days=6),
+        practitioner_id=practitioner_id,
+        now=now,
+    )
+    by_day: dict[date, list[Slot]] = {monday + timedelta(days=offset): [] for offset in range(7)}
+    for slot in found.slots:
+        by_day.setdefault(slot.start.astimezone(found.zone).date(), []).append(slot)
+    following = next_bookable_slot(
+        service=service,
+        after=monday + timedelta(days=7),
+        practitioner_id=practitioner_id,
+        now=now,
+        horizon_days=horizon,
+    )
+    return Week(monday, found.zone, sorted(by_day.items()), following)

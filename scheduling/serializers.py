@@ -4,10 +4,10 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from patients.validators import validate_date_of_birth, validate_phone
 from scheduling.manage_tokens import manage_token
 from scheduling.models import Appointment, Location, Practitioner, Room, Service, validate_timezone
 
@@ -139,20 +139,8 @@ class PatientInputSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
     email = serializers.EmailField(max_length=254)
-    phone = serializers.RegexField(
-        r"^\+?[0-9 ()./-]{6,30}$",
-        max_length=40,
-        error_messages={"invalid": "Enter a phone number with digits, spaces or dashes, e.g. +1 555 010 0199."},
-    )
-    date_of_birth = serializers.DateField()
-
-    def validate_date_of_birth(self, value: date) -> date:
-        today = timezone.localdate()
-        if value > today:
-            raise serializers.ValidationError("The date of birth is in the future.")
-        if value.year < today.year - 130:
-            raise serializers.ValidationError("Please check the year of birth.")
-        return value
+    phone = serializers.CharField(max_length=40, validators=[validate_phone])
+    date_of_birth = serializers.DateField(validators=[validate_date_of_birth])
 
 
 class BookingSerializer(serializers.Serializer):

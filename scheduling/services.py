@@ -353,12 +353,12 @@ def appointment_release_hold(*, appointment: Appointment, now: datetime | None =
     return released == 1
 
 
-def _inside_late_window(appointment: Appointment, now: datetime, clinic: Clinic) -> bool:
+def inside_late_window(appointment: Appointment, now: datetime, clinic: Clinic) -> bool:
     return appointment.start - now < timedelta(hours=clinic.late_cancel_hours)
 
 
 def _refuse_late_patient_change(appointment: Appointment, now: datetime, clinic: Clinic, verb: str) -> None:
-    if _inside_late_window(appointment, now, clinic):
+    if inside_late_window(appointment, now, clinic):
         phone = f" on {clinic.phone}" if clinic.phone else ""
         raise Conflict(
             f"Appointments can't be {verb} online less than {clinic.late_cancel_hours} hours before they start. "
@@ -379,7 +379,7 @@ def appointment_cancel(
         status=Status.CANCELLED,
         cancelled_at=now,
         cancellation_reason=reason[:300],
-        late_cancellation=_inside_late_window(appointment, now, clinic),
+        late_cancellation=inside_late_window(appointment, now, clinic),
         version=F("version") + 1,
         updated_at=now,
     )

@@ -1,0 +1,35 @@
+"""Helpers shared by the server-rendered pages."""
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from backend.api.throttles import SettingRateThrottle
+
+
+def _throttle(setting_name: str) -> SettingRateThrottle:
+    # Pages count separately from the API (a booking through the pages takes three requests).
+    scope = f"pages-{setting_name.lower()}"
+    return type("PageThrottle", (SettingRateThrottle,), {"scope": scope, "setting_name": setting_name})()
+
+
+def rate_limited(setting_name: str, methods: Iterable[str] = ("GET", "POST")) -> Callable:
+    """Limit anonymous clients per address with the rate in settings.<setting_name>; staff are not limited."""
+    methods = frozenset(methods)
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            throttle = _throttle(setting_name)
+            if request.method in methods and not throttle.allow_request(request, None):
+                wait = throttle.wait()
+                response = render(request, "429.html", {"minutes": max(1, round((wait or 60) / 60))}, status=429)
+                response["Retry-After"] = str(int(wait or 60))
+                return response
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return decorator

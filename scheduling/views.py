@@ -1,0 +1,258 @@
+"""The patient's booking pages and the manage-without-an-account pages.
+
+HTTP only: each view parses a form, calls one service or selector, and renders. Every rule (hours,
+notice, holds, the late-cancellation window) is the booking services' and the engine's.
+"""
+
+from datetime import date
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from backend.errors import Conflict, ServiceError
+from backend.pages import rate_limited
+from notifications.calendar import appointment_calendar
+from patients.services import PatientDetails
+from scheduling.forms import PatientDetailsForm
+from scheduling.manage_tokens import appointment_for_manage_token, manage_token
+from scheduling.models import Appointment, Clinic, Practitioner, Service
+from scheduling.selectors import Week, monday_of, week_of_slots
+from scheduling.services import (
+    SlotUnavailable,
+    appointment_cancel,
+    appointment_confirm_hold,
+    appointment_hold,
+    appointment_release_hold,
+    appointment_reschedule,
+    inside_late_window,
+)
+
+SESSION_KEY = "booking"
+ANY = "any"
+
+
+def _online_service(slug: str) -> Service:
+    return get_object_or_404(Service, slug=slug, active=True, bookable_online=True)
+
+
+def _chosen_practitioner(service: Service, who: str) -> Practitioner | None:
+    if who == ANY:
+        return None
+    return get_object_or_404(service.practitioners.filter(active=True), slug=who)
+
+
+def _week_param(request: HttpRequest) -> date | None:
+    day = parse_date(request.GET.get("week") or "") if request.GET.get("week") else None
+    return monday_of(day) if day else None
+
+
+def _this_monday(week: Week) -> date:
+    return monday_of(timezone.localdate(timezone=week.zone))
+
+
+def service_list(request: HttpRequest) -> HttpResponse:
+    services = Service.objects.filter(active=True, bookable_online=True, practitioners__active=True).distinct()
+    return render(request, "booking/services.html", {"services": services, "step": 1})
+
+
+def practitioner_list(request: HttpRequest, service_slug: str) -> HttpResponse:
+    service = _online_service(service_slug)
+    practitioners = service.practitioners.filter(active=True)
+    return render(
+        request, "booking/practitioners.html", {"service": service, "practitioners": practitioners, "step": 2}
+    )
+
+
+def _times_page(request: HttpRequest, service: Service, who: str, *, error: str = "", status: int = 200):
+    practitioner = _chosen_practitioner(service, who)
+    week = week_of_slots(
+        service=service, monday=_week_param(request), practitioner_id=practitioner.id if practitioner else None
+    )
+    names = dict(service.practitioners.filter(active=True).values_list("id", "name"))
+    action = reverse("booking:hold", args=[service.slug, who])
+    context = {"service": service, "who": who, "practitioner": practitioner, "names": names, "action": action}
+    context |= {
+        "week": week,
+        "error": error,
+        "step": 3,
+        "this_monday": monday_of(timezone.localdate(timezone=week.zone)),
+    }
+    return render(request, "booking/times.html", context, status=status)
+
+
+def time_list(request: HttpRequest, service_slug: str, who: str) -> HttpResponse:
+    return _times_page(request, _online_service(service_slug), who)
+
+
+@require_POST
+@rate_limited("BOOKING_THROTTLE_RATE")
+def hold(request: HttpRequest, service_slug: str, who: str) -> HttpResponse:
+    service = _online_service(service_slug)
+    start = parse_datetime(request.POST.get("start", ""))
+    if start is None or start.tzinfo is None:
+        return _times_page(request, service, who, error="Please choose one of the times below.", status=400)
+    _release_held(request)
+    try:
+        held = appointment_hold(service=service, practitioner=_chosen_practitioner(service, who), start=start)
+    except ServiceError as error:
+        status = 409 if isinstance(error, Conflict) else 400
+        return _times_page(request, service, who, error=_kindly(error), status=status)
+    request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), "hold": held.pk, "who": who}
+    return redirect("booking:details")
+
+
+def _kindly(error: ServiceError) -> str:
+    if isinstance(error, SlotUnavailable):
+        return "Sorry, someone has just taken that time. Here are the times that are still free."
+    return error.detail
+
+
+def _release_held(request: HttpRequest) -> None:
+    held_id = request.session.get(SESSION_KEY, {}).get("hold")
+    if held_id:
+        held = Appointment.objects.filter(pk=held_id, status=Appointment.Status.HELD).first()
+        if held is not None:
+            appointment_release_hold(appointment=held)
+
+
+def _held(request: HttpRequest) -> Appointment | None:
+    held_id = request.session.get(SESSION_KEY, {}).get("hold")
+    related = ("service", "practitioner", "location")
+    return Appointment.objects.select_related(*related).filter(pk=held_id).first() if held_id else None
+
+
+def _remembered_details(request: HttpRequest) -> dict:
+    return request.session.get(SESSION_KEY, {}).get("patient", {})
+
+
+def _remember_details(request: HttpRequest, form: PatientDetailsForm) -> None:
+    # Contact details only (never intake answers) survive a lost time, so nothing typed is retyped.
+    details = {**form.cleaned_data, "date_of_birth": form.cleaned_data["date_of_birth"].isoformat()}
+    request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), "patient": details}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rate_limited("BOOKING_THROTTLE_RATE", methods=("POST",))
+def details(request: HttpRequest) -> HttpResponse:
+    held = _held(request)
+    if held is None:
+        return redirect("booking:services")
+    form = PatientDetailsForm(request.POST or None, initial=_remembered_details(request))
+    if request.method == "POST" and form.is_valid():
+        _remember_details(request, form)
+        return render(request, "booking/review.html", {"held": held, "form": form, "step": 5})
+    return render(request, "booking/details.html", {"held": held, "form": form, "step": 4})
+
+
+@never_cache
+@require_POST
+@rate_limited("BOOKING_THROTTLE_RATE")
+def confirm(request: HttpRequest) -> HttpResponse:
+    held = _held(request)
+    if held is None:
+        return redirect("booking:services")
+    form = PatientDetailsForm(request.POST)
+    if not form.is_valid():
+        return render(request, "booking/details.html", {"held": held, "form": form, "step": 4}, status=400)
+    _remember_details(request, form)
+    try:
+        appointment = appointment_confirm_hold(appointment=held, patient=PatientDetails(**form.cleaned_data))
+    except ServiceError as error:
+        return _confirm_failed(request, held, form, error)
+    request.session.pop(SESSION_KEY, None)
+    messages.success(request, "Your appointment is booked. We look forward to seeing you.")
+    return redirect("booking:manage", token=manage_token(appointment))
+
+
+def _confirm_failed(request: HttpRequest, held: Appointment, form: PatientDetailsForm, error: ServiceError):
+    if isinstance(error, SlotUnavailable):
+        messages.warning(
+            request,
+            "Sorry, that time was taken while you were filling in the form. "
+            "Your details are saved: please choose another time.",
+        )
+        week = monday_of(held.start.astimezone(held.location.zone).date())
+        who = request.session.get(SESSION_KEY, {}).get("who", ANY)
+        url = reverse("booking:times", args=[held.service.slug, who])
+        return redirect(f"{url}?week={week.isoformat()}")
+    if error.field in form.fields:
+        form.add_error(error.field, error.detail)
+    else:
+        form.add_error(None, error.detail)
+    return render(request, "booking/details.html", {"held": held, "form": form, "step": 4}, status=400)
+
+
+def _managed(token: str) -> Appointment:
+    appointment = appointment_for_manage_token(token)
+    if appointment is None:
+        raise Http404("This link has expired or is not valid.")
+    return appointment
+
+
+@never_cache
+@rate_limited("MANAGE_THROTTLE_RATE")
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    appointment = _managed(token)
+    clinic = Clinic.load()
+    late = inside_late_window(appointment, timezone.now(), clinic)
+    context = {"appointment": appointment, "clinic": clinic, "token": token, "late": late}
+    return render(request, "booking/manage.html", context)
+
+
+@never_cache
+@require_POST
+@rate_limited("MANAGE_THROTTLE_RATE")
+def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    appointment = _managed(token)
+    try:
+        appointment_cancel(appointment=appointment, by_staff=False, reason=request.POST.get("reason", "")[:300])
+    except ServiceError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, "Your appointment is cancelled.")
+    return redirect("booking:manage", token=token)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rate_limited("MANAGE_THROTTLE_RATE", methods=("POST",))
+def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
+    appointment = _managed(token)
+    error = ""
+    if request.method == "POST":
+        start = parse_datetime(request.POST.get("start", ""))
+        try:
+            if start is None or start.tzinfo is None:
+                raise ServiceError("Please choose one of the times below.")
+            appointment_reschedule(appointment=appointment, start=start, by_staff=False)
+        except ServiceError as error_raised:
+            error = _kindly(error_raised)
+        else:
+            messages.success(request, "Your appointment has been moved.")
+            return redirect("booking:manage", token=token)
+    week = week_of_slots(
+        service=appointment.service, monday=_week_param(request), practitioner_id=appointment.practitioner_id
+    )
+    context = {"appointment": appointment, "token": token, "week": week, "error": error, "service": appointment.service}
+    context |= {
+        "practitioner": appointment.practitioner,
+        "this_monday": monday_of(timezone.localdate(timezone=week.zone)),
+    }
+    context["action"] = reverse("booking:manage-reschedule", args=[token])
+    return render(request, "booking/reschedule.html", context, status=400 if error else 200)
+
+
+@never_cache
+@rate_limited("MANAGE_THROTTLE_RATE")
+def manage_calendar(request: HttpRequest, token: str) -> HttpResponse:
+    appointment = _managed(token)
+    response = HttpResponse(appointment_calendar(appointment, Clinic.load()), content_type="text/calendar")
+    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+    return response

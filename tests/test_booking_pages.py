@@ -1,0 +1,221 @@
+"""The patient's booking pages, through Django's test client: the whole path works without JavaScript."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from scheduling.manage_tokens import manage_token
+from scheduling.models import Appointment
+from scheduling.services import appointment_book
+from tests.conftest import local
+from tests.factories import ServiceFactory, TimeOffFactory
+
+pytestmark = pytest.mark.django_db
+
+Status = Appointment.Status
+TUESDAY_TEN = "2027-03-02T10:00:00-05:00"
+
+
+def details_of(patient) -> dict:
+    return {
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "email": patient.email,
+        "phone": patient.phone,
+        "date_of_birth": patient.date_of_birth.isoformat(),
+    }
+
+
+def hold_tuesday_ten(client, service, who="mei-chen"):
+    return client.post(reverse("booking:hold", args=[service.slug, who]), {"start": TUESDAY_TEN})
+
+
+def test_it_lists_the_treatments_bookable_online(client, dr_chen, follow_up):
+    ServiceFactory(slug="phone-only", name="Phone only", bookable_online=False).practitioners.add(dr_chen)
+    page = client.get("/book/").content.decode()
+    assert "Follow-up acupuncture" in page
+    assert "Phone only" not in page
+    assert client.get("/").status_code == 302
+
+
+def test_it_offers_each_practitioner_and_no_preference(client, dr_chen, dr_okafor, follow_up):
+    page = client.get(reverse("booking:practitioners", args=["follow-up"])).content.decode()
+    assert "No preference" in page
+    assert "Mei Chen, L.Ac." in page
+    assert "Ada Okafor, L.Ac." in page
+
+
+def test_it_opens_on_the_week_of_the_next_free_time_in_the_clinics_zone(client, dr_chen, follow_up, monday_morning):
+    response = client.get(reverse("booking:times", args=["follow-up", "mei-chen"]))
+    page = response.content.decode()
+    assert response.context["week"].monday == local(2027, 3, 1).date()
+    assert response.context["week"].first_day_with_times == local(2027, 3, 2).date()  # Monday is too soon
+    assert "America/New_York" in page
+    assert 'value="2027-03-02T15:00:00+00:00"' in page  # the 10:00 button carries the exact instant
+    assert ">10:00<" in page  # and shows the clinic's wall-clock time
+
+
+def test_it_jumps_to_the_next_available_day_from_an_empty_week(client, dr_chen, follow_up, monday_morning):
+    TimeOffFactory(practitioner=dr_chen, start=local(2027, 3, 8), end=local(2027, 3, 16))
+    empty_week = client.get(reverse("booking:times", args=["follow-up", "mei-chen"]) + "?week=2027-03-10")
+    page = empty_week.content.decode()
+    assert empty_week.context["week"].monday == local(2027, 3, 8).date()
+    assert "Next available: Tuesday 16 March" in page
+    assert 'href="?week=2027-03-16"' in page
+
+
+def test_a_new_patient_books_through_the_pages(client, dr_chen, follow_up, alice, monday_morning):
+    held = hold_tuesday_ten(client, follow_up)
+    assert held.status_code == 302
+    assert held["Location"] == reverse("booking:details")
+    appointment = Appointment.objects.get()
+    assert appointment.status == Status.HELD
+
+    review = client.post(reverse("booking:details"), details_of(alice))
+    assert review.status_code == 200
+    assert "Review and confirm" in review.content.decode()
+
+    confirmed = client.post(reverse("booking:confirm"), details_of(alice))
+    appointment.refresh_from_db()
+    assert appointment.status == Status.BOOKED
+    assert appointment.patient.email == "alice@example.org"
+    assert confirmed["Location"] == reverse("booking:manage", args=[manage_token(appointment)])
+    manage = client.get(confirmed["Location"])
+    assert "Your appointment is booked" in manage.content.decode()
+    assert "no-store" in manage["Cache-Control"]
+
+
+def test_a_form_with_mistakes_keeps_what_was_typed_and_names_each_field(
+    client, dr_chen, follow_up, alice, monday_morning
+):
+    hold_tuesday_ten(client, follow_up)
+    typed = {**details_of(alice), "email": "alice-at-example.org", "phone": "call me"}
+    response = client.post(reverse("booking:details"), typed)
+    page = response.content.decode()
+    assert 'value="Alice"' in page
+    assert 'value="alice-at-example.org"' in page
+    assert 'aria-invalid="true"' in page
+    assert 'aria-describedby="id_email-error"' in page
+    assert 'id="id_phone-error"' in page
+
+
+def test_a_taken_time_is_explained_kindly_with_the_times_still_free(client, dr_chen, follow_up, bob, monday_morning):
+    appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 10), patient=bob)
+    response = hold_tuesday_ten(client, follow_up)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "someone has just taken that time" in page
+    assert ">11:15<" in page  # the free times are right there
+
+
+def test_a_hold_lost_before_confirming_sends_the_patient_back_with_details_kept(
+    client, dr_chen, follow_up, alice, bob, monday_morning, time_machine
+):
+    hold_tuesday_ten(client, follow_up)
+    client.post(reverse("booking:details"), details_of(alice))
+    time_machine.move_to(monday_morning + timedelta(minutes=30), tick=False)
+    appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 10), patient=bob)
+    response = client.post(reverse("booking:confirm"), details_of(alice), follow=True)
+    page = response.content.decode()
+    assert "that time was taken while you were filling in the form" in page
+    assert response.context["week"].monday == local(2027, 3, 1).date()
+    hold_again = client.post(
+        reverse("booking:hold", args=["follow-up", "mei-chen"]), {"start": "2027-03-02T14:00:00-05:00"}
+    )
+    details_page = client.get(hold_again["Location"]).content.decode()
+    assert 'value="alice@example.org"' in details_page  # nothing typed is lost
+
+
+def test_choosing_another_time_releases_the_first_hold(client, dr_chen, follow_up, monday_morning):
+    hold_tuesday_ten(client, follow_up)
+    client.post(reverse("booking:hold", args=["follow-up", "mei-chen"]), {"start": "2027-03-02T14:00:00-05:00"})
+    statuses = sorted(Appointment.objects.values_list("status", flat=True))
+    assert statuses == [Status.CANCELLED, Status.HELD]
+
+
+def test_a_double_submit_books_once(client, dr_chen, follow_up, alice, monday_morning):
+    hold_tuesday_ten(client, follow_up)
+    client.post(reverse("booking:details"), details_of(alice))
+    first = client.post(reverse("booking:confirm"), details_of(alice))
+    second = client.post(reverse("booking:confirm"), details_of(alice))
+    assert first.status_code == 302
+    assert second.status_code == 302  # back to the start: the hold is gone from the session
+    assert Appointment.objects.filter(status=Status.BOOKED).count() == 1
+
+
+def test_the_details_page_needs_a_held_time(client, clinic):
+    assert client.get(reverse("booking:details"))["Location"] == reverse("booking:services")
+
+
+@pytest.fixture
+def alices_booking(dr_chen, follow_up, alice, monday_morning) -> Appointment:
+    return appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 10), patient=alice)
+
+
+def test_a_patient_cancels_from_the_manage_page(client, alices_booking):
+    token = manage_token(alices_booking)
+    page = client.get(reverse("booking:manage", args=[token])).content.decode()
+    assert "Cancel this appointment" in page
+    client.post(reverse("booking:manage-cancel", args=[token]), {"reason": "Travelling"})
+    alices_booking.refresh_from_db()
+    assert (alices_booking.status, alices_booking.cancellation_reason) == (Status.CANCELLED, "Travelling")
+
+
+def test_inside_the_late_window_the_page_explains_and_shows_the_phone(client, alices_booking, time_machine):
+    time_machine.move_to(local(2027, 3, 1, 15), tick=False)
+    token = manage_token(alices_booking)
+    page = client.get(reverse("booking:manage", args=[token])).content.decode()
+    assert "Cancel this appointment" not in page
+    assert "+1 555 010 0000" in page
+    client.post(reverse("booking:manage-cancel", args=[token]))
+    alices_booking.refresh_from_db()
+    assert alices_booking.status == Status.BOOKED
+
+
+def test_a_patient_moves_the_appointment_from_the_manage_page(client, alices_booking):
+    token = manage_token(alices_booking)
+    choose = client.get(reverse("booking:manage-reschedule", args=[token]))
+    assert choose.status_code == 200
+    moved = client.post(reverse("booking:manage-reschedule", args=[token]), {"start": "2027-03-03T14:00:00-05:00"})
+    assert moved["Location"] == reverse("booking:manage", args=[token])
+    alices_booking.refresh_from_db()
+    assert alices_booking.start == local(2027, 3, 3, 14)
+
+
+def test_a_failed_move_keeps_the_old_time(client, alices_booking):
+    token = manage_token(alices_booking)
+    response = client.post(reverse("booking:manage-reschedule", args=[token]), {"start": "2027-03-03T22:00:00-05:00"})
+    assert response.status_code == 400
+    alices_booking.refresh_from_db()
+    assert alices_booking.start == local(2027, 3, 2, 10)
+
+
+def test_the_manage_page_offers_the_calendar_file(client, alices_booking):
+    response = client.get(reverse("booking:manage-calendar", args=[manage_token(alices_booking)]))
+    assert response["Content-Type"] == "text/calendar"
+    assert b"BEGIN:VEVENT" in response.content
+
+
+def test_a_bad_or_expired_link_gets_a_kind_404(client, alices_booking, time_machine):
+    assert client.get(reverse("booking:manage", args=["forged"])).status_code == 404
+    time_machine.move_to(local(2027, 3, 3), tick=False)
+    response = client.get(reverse("booking:manage", args=[manage_token(alices_booking)]))
+    assert response.status_code == 404
+    assert "book a new appointment" in response.content.decode()
+
+
+def test_booking_pages_are_rate_limited(client, settings, dr_chen, follow_up, monday_morning):
+    settings.BOOKING_THROTTLE_RATE = "2/hour"
+    for _ in range(2):
+        hold_tuesday_ten(client, follow_up)
+    limited = hold_tuesday_ten(client, follow_up)
+    assert limited.status_code == 429
+    assert "Retry-After" in limited
+
+
+def test_the_pages_need_a_csrf_token(dr_chen, follow_up, monday_morning):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert hold_tuesday_ten(strict, follow_up).status_code == 403
