@@ -10,6 +10,9 @@ DEV_STAMP := $(VENV)/.requirements-dev.stamp
 # The folders of kombu's filesystem transport, the broker used when REDIS_URL is unset.
 CELERY_DIRS := var/celery/queue var/celery/processed
 ARGS ?=
+# axe-core for the browser tests' accessibility checks (pinned in package-lock.json); npm runs again only
+# when the lock file changes. Without npm those checks are skipped with a message saying how to install it.
+AXE_STAMP := node_modules/.package-lock.json
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint fmt clean
@@ -19,7 +22,7 @@ help:
 	@echo "make test   run the whole test suite against PostgreSQL and Redis (extra args: ARGS=\"-k engine\")"
 	@echo "make lint   ruff check and ruff format --check"
 	@echo "make fmt    fix what ruff can fix, then format"
-	@echo "make .env   write .env for docker compose from .env.example, with a fresh SECRET_KEY"
+	@echo "make .env   write .env for docker compose from .env.example, with a fresh SECRET_KEY and intake key"
 	@echo "make clean  remove .venv, var/ and the SQLite database"
 
 $(BIN)/python:
@@ -62,9 +65,14 @@ test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: export SECRET_KEY ?= meridian-test-only-key
 test: export ALLOWED_HOSTS ?= testserver,localhost,127.0.0.1
 test: export EMAIL_URL ?= memorymail://
+test: export INTAKE_ENCRYPTION_KEYS ?= McdXYdQapUpH46iMfNFkv9dBGBsUUeKa8_RmnkZfIzw=
 test: export DEBUG := 0
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(AXE_STAMP)
 	$(BIN)/pytest $(ARGS)
+
+$(AXE_STAMP): package-lock.json
+	@if command -v npm >/dev/null; then echo "Installing axe-core (npm ci) ..."; npm ci --no-audit --no-fund --loglevel=error; \
+		else echo "npm not found: the accessibility checks will be skipped (install Node.js and npm)." >&2; fi
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -75,9 +83,13 @@ fmt: $(DEV_STAMP)
 	$(BIN)/ruff format .
 
 # The env file docker compose reads. Never overwritten: delete it first to start again.
+# A Fernet key is 32 random bytes in url-safe base64, as Fernet.generate_key() makes it: python3 alone will do.
 .env: | .env.example
-	@sed "s|^SECRET_KEY=.*|SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')|" .env.example > $@
-	@echo "Wrote .env with a fresh SECRET_KEY; review it, then: docker compose up"
+	@sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')|" \
+		-e "s|^INTAKE_ENCRYPTION_KEYS=.*|INTAKE_ENCRYPTION_KEYS=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')|" \
+		.env.example > $@
+	@echo "Wrote .env with a fresh SECRET_KEY and INTAKE_ENCRYPTION_KEYS; review it, then: docker compose up"
+	@echo "Keep a copy of INTAKE_ENCRYPTION_KEYS apart from the database: without it, no intake can be read."
 
 clean:
-	rm -rf $(VENV) var db.sqlite3
+	rm -rf $(VENV) var db.sqlite3 node_modules

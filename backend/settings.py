@@ -2,13 +2,16 @@
 
 The defaults make `make run` work on a bare machine (SQLite, an embedded Celery broker, email on the
 console, DEBUG on only when asked for). Production sets DATABASE_URL, REDIS_URL, SECRET_KEY,
-ALLOWED_HOSTS and EMAIL_URL; see `.env.example`.
+ALLOWED_HOSTS, EMAIL_URL and INTAKE_ENCRYPTION_KEYS; see `.env.example`.
 """
 
+import base64
+import hashlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,6 +80,29 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
     return raw
 
 
+def env_fernet_keys(name: str, development_secret: str | None) -> tuple[str, ...]:
+    """Comma-separated Fernet keys, newest first. Never echoed: they are secrets.
+
+    Unset, it is an error unless `development_secret` is given (DEBUG only): then one key derived from it,
+    the same on every start, so that `make run` reads yesterday's intakes on a bare machine.
+    """
+    raw = env.str(name, default="")
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    if not keys and development_secret is None:
+        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off (make .env writes one; see README.md).")
+    if not keys:
+        digest = hashlib.sha256(f"{name}:{development_secret}".encode()).digest()
+        return (base64.urlsafe_b64encode(digest).decode(),)
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: key {position} of {len(keys)} is not a Fernet key (32 bytes, url-safe base64)."
+            ) from None
+    return tuple(keys)
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -84,6 +110,11 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "meridian-development-only-key-never-use-in-production"  # noqa: S105 - DEBUG only
+
+# Intake answers (health data) are encrypted with the first key; every key decrypts. To rotate: put a new key
+# first, restart, run `manage.py rotate_intake_keys`, then drop the old one. Production gets no derived key:
+# it would tie health data to SECRET_KEY, which is rotated for other reasons and leaks more easily.
+INTAKE_ENCRYPTION_KEYS = env_fernet_keys("INTAKE_ENCRYPTION_KEYS", SECRET_KEY if DEBUG else None)
 
 ALLOWED_HOSTS = [
     host.strip() for host in env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])

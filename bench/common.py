@@ -27,6 +27,7 @@ _ENVIRONMENT = {
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "REDIS_URL": "redis://127.0.0.1:6379/0",  # required with DEBUG off; the benchmarks send no task
     "EMAIL_URL": "memorymail://",
+    "INTAKE_ENCRYPTION_KEYS": "ATXEA42igRfzLqvl_4ZAYj1ZLF0KGLA09HwXGDLKVEc=",  # required with DEBUG off; bench only
     "DEBUG": "0",
     "BOOKING_THROTTLE_RATE": "none",
     "MANAGE_THROTTLE_RATE": "none",

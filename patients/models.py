@@ -1,7 +1,11 @@
-"""The patient record. Intake (health data, encrypted) arrives with the booking pages."""
+"""The patient record, with their communication preferences, and the intake forms they submit (health data)."""
 
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
+
+from patients.encryption import EncryptedJSONField
+from patients.intake import safety_flags
 
 
 class Patient(models.Model):
@@ -10,6 +14,10 @@ class Patient(models.Model):
     email = models.EmailField()
     phone = models.CharField(max_length=40)
     date_of_birth = models.DateField()
+    # Communication preferences are not health data: plain columns. Reminders are on unless the patient
+    # says no; educational emails only when they ask for them.
+    reminders_opt_in = models.BooleanField("appointment reminders", default=True)
+    education_opt_in = models.BooleanField("educational emails", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -25,3 +33,36 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+
+class Intake(models.Model):
+    """One submitted intake form. Every submission is kept; the latest is the patient's current intake."""
+
+    # PROTECT: health records go deliberately, never as a side effect of deleting something else.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="intakes")
+    submitted_at = models.DateTimeField()
+    # Every answer, encrypted as one token: patients/intake.py lists the questions.
+    answers = EncryptedJSONField()
+    consent_version = models.CharField(max_length=32)
+    consent_name = models.CharField(max_length=200, help_text="The full name the patient typed to consent.")
+    consent_at = models.DateTimeField()
+    privacy_notice_version = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        indexes = [models.Index(fields=["patient", "-submitted_at"], name="intake_patient_latest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(consent_name="") & ~Q(consent_version="") & ~Q(privacy_notice_version=""),
+                name="intake_records_consent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Never the answers: this string ends up in logs, error reports and the shell.
+        return f"Intake {self.pk} of patient {self.patient_id}"
+
+    @property
+    def safety_flags(self) -> tuple[str, ...]:
+        """The safety questions answered "yes" (e.g. "pregnant", "pacemaker"): what the front desk may see."""
+        return safety_flags(self.answers)

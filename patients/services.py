@@ -1,11 +1,18 @@
-"""Writes to the patient record."""
+"""Writes to the patient record and its intakes."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import Value
+from django.db.models.functions import Cast
+from django.utils import timezone
 
-from patients.models import Patient
+from backend.errors import ServiceError
+from patients.encryption import UndecryptableValue, token_rotate
+from patients.intake import CONSENT_VERSION, PRIVACY_NOTICE_VERSION, answers_clean, names_match
+from patients.models import Intake, Patient
 
 
 @dataclass(frozen=True)
@@ -43,3 +50,84 @@ def patient_find_or_create(details: PatientDetails) -> Patient:
     except IntegrityError:
         # Another request created the same patient a moment ago (a double submit); use that record.
         return Patient.objects.get(email__iexact=details.email, date_of_birth=details.date_of_birth)
+
+
+def intake_submit(
+    *,
+    patient: Patient,
+    answers: Mapping[str, object],
+    consent_name: str,
+    reminders_opt_in: bool | None = None,
+    education_opt_in: bool | None = None,
+    now: datetime | None = None,
+) -> Intake:
+    """Record a completed intake form, with consent to the current texts, as the patient's current intake.
+
+    Every bad answer is refused at once (IntakeInvalid, one message per field). The typed name must be the
+    patient's name, give or take case, spacing and accents. Communication preferences left as None stay as they are.
+    """
+    cleaned = answers_clean(answers)
+    if not consent_name.strip():
+        raise ServiceError("Type your full name to give your consent.", field="consent_name")
+    if not names_match(consent_name, patient.full_name):
+        # Says nothing of the name on record: a stranger may have typed someone else's email.
+        raise ServiceError(
+            "Type your full name, first and last, as you gave it for this booking.", field="consent_name"
+        )
+    now = now or timezone.now()
+    with transaction.atomic():
+        _communication_preferences_set(patient, reminders_opt_in=reminders_opt_in, education_opt_in=education_opt_in)
+        return Intake.objects.create(
+            patient=patient,
+            answers=cleaned,
+            submitted_at=now,
+            consent_name=" ".join(consent_name.split()),
+            consent_version=CONSENT_VERSION,
+            consent_at=now,
+            privacy_notice_version=PRIVACY_NOTICE_VERSION,
+        )
+
+
+def intake_current(patient: Patient) -> Intake | None:
+    """The patient's latest intake, or None before their first."""
+    return Intake.objects.filter(patient=patient).order_by("-submitted_at", "-id").first()
+
+
+@dataclass(frozen=True)
+class RotationBatch:
+    rotated: int
+    already_current: int
+    last_id: int | None  # None: no intake after the one asked for
+
+
+def intake_keys_rotate_batch(*, after_id: int, size: int) -> RotationBatch:
+    """Re-encrypt up to `size` intakes with ids above `after_id` with the first key; idempotent.
+
+    Works on the tokens as stored (Cast to text skips decryption into Python), and writes them back as text,
+    so the answers never become Python values here. Rows are locked so that a concurrent write is not overwritten.
+    """
+    with transaction.atomic():
+        rows = list(
+            Intake.objects.filter(id__gt=after_id)
+            .order_by("id")
+            .select_for_update()
+            .values_list("id", Cast("answers", models.TextField()))[:size]
+        )
+        rotated = 0
+        for intake_id, token in rows:
+            try:
+                new_token = token_rotate(token)
+            except UndecryptableValue as error:
+                raise UndecryptableValue(f"Intake {intake_id}: {error}") from None
+            if new_token is not None:
+                Intake.objects.filter(id=intake_id).update(answers=Value(new_token, output_field=models.TextField()))
+                rotated += 1
+    return RotationBatch(rotated, len(rows) - rotated, rows[-1][0] if rows else None)
+
+
+def _communication_preferences_set(patient: Patient, **preferences: bool | None) -> None:
+    changes = {name: value for name, value in preferences.items() if value is not None}
+    if changes:
+        Patient.objects.filter(pk=patient.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(patient, name, value)

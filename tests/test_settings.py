@@ -20,6 +20,7 @@ GOOD = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp://127.0.0.1:1025",
+    "INTAKE_ENCRYPTION_KEYS": "McdXYdQapUpH46iMfNFkv9dBGBsUUeKa8_RmnkZfIzw=",
 }
 REPORT = """
 import json, django
@@ -88,6 +89,8 @@ def test_it_starts_with_no_environment_at_all_when_debug_is_on():
         ("SECURE_COOKIES", "sometimes"),
         ("REDIS_URL", None),  # with DEBUG off: tasks must reach the workers
         ("EMAIL_URL", None),  # with DEBUG off: patients' email must not end up in the logs
+        ("INTAKE_ENCRYPTION_KEYS", None),  # with DEBUG off: no key derived from SECRET_KEY
+        ("INTAKE_ENCRYPTION_KEYS", "not-a-fernet-key"),
     ],
 )
 def test_it_refuses_to_start_on_a_bad_value_and_names_it(variable, value):

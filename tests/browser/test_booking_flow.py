@@ -1,0 +1,136 @@
+"""A patient on a phone books, races another patient, cancels and moves, in a real Chromium; axe checks each page."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from scheduling.manage_tokens import manage_token
+from scheduling.models import Appointment
+from scheduling.services import appointment_book
+from tests.conftest import local
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+Status = Appointment.Status
+
+
+def choose_time(page: Page, label: str) -> None:
+    page.get_by_role("button", name=re.compile(label)).first.click()
+
+
+def fill_details(page: Page, patient) -> None:
+    page.get_by_label("First name").fill(patient.first_name)
+    page.get_by_label("Last name").fill(patient.last_name)
+    page.get_by_label("Email").fill(patient.email)
+    page.get_by_label("Phone").fill(patient.phone)
+    page.get_by_label("Date of birth").fill(patient.date_of_birth.isoformat())
+
+
+def test_a_new_patient_books_on_a_phone_and_every_page_is_accessible(
+    page: Page, axe, dr_chen, follow_up, alice, monday_morning
+):
+    page.goto("/book/")
+    axe.assert_accessible(page)
+    page.get_by_role("link", name="Follow-up acupuncture").click()
+    axe.assert_accessible(page)
+    page.get_by_role("link", name="Mei Chen, L.Ac.").click()
+    expect(page.get_by_role("heading", name="Choose a time")).to_be_visible()
+    expect(page.get_by_text("America/New_York")).to_be_visible()
+    axe.assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    choose_time(page, "Tuesday 2 March at 10:00")
+    expect(page.get_by_role("heading", name="About you")).to_be_visible()
+    axe.assert_accessible(page)
+    fill_details(page, alice)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Review and confirm")).to_be_visible()
+    axe.assert_accessible(page)
+    page.get_by_role("button", name="Confirm booking").click()
+
+    expect(page.get_by_text("Your appointment is booked")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("Add to my calendar"))).to_be_visible()
+    axe.assert_accessible(page)
+    booked = Appointment.objects.get(status=Status.BOOKED)
+    assert (booked.start, booked.patient.email) == (local(2027, 3, 2, 10), alice.email)
+
+
+def test_mistakes_are_shown_next_to_their_fields_and_nothing_typed_is_lost(
+    page: Page, axe, dr_chen, follow_up, alice, monday_morning
+):
+    page.goto("/book/follow-up/mei-chen/")
+    choose_time(page, "Tuesday 2 March at 10:00")
+    fill_details(page, alice)
+    page.get_by_label("Email").fill("alice-at-example.org")
+    page.get_by_role("button", name="Continue").click()
+
+    email = page.get_by_label("Email")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_have_accessible_description(re.compile("email address", re.IGNORECASE))
+    expect(page.get_by_label("First name")).to_have_value("Alice")
+    axe.assert_accessible(page)
+
+
+def test_two_patients_race_for_one_time_and_the_loser_is_offered_others(
+    open_page, dr_chen, follow_up, alice, bob, monday_morning
+):
+    first, second = open_page(), open_page()
+    for browser_page in (first, second):
+        browser_page.goto("/book/follow-up/mei-chen/")
+    choose_time(first, "Tuesday 2 March at 10:00")
+    expect(first.get_by_role("heading", name="About you")).to_be_visible()
+
+    choose_time(second, "Tuesday 2 March at 10:00")
+    expect(second.get_by_role("alert")).to_contain_text("someone has just taken that time")
+    expect(second.get_by_role("button", name=re.compile("Tuesday 2 March at 11:15"))).to_be_visible()
+    assert Appointment.objects.filter(status=Status.HELD).count() == 1
+
+
+def test_a_hold_that_ran_out_while_someone_else_booked_sends_the_patient_back_kindly(
+    page: Page, dr_chen, follow_up, alice, bob, monday_morning, time_machine
+):
+    page.goto("/book/follow-up/mei-chen/")
+    choose_time(page, "Tuesday 2 March at 10:00")
+    fill_details(page, alice)
+    page.get_by_role("button", name="Continue").click()
+    time_machine.move_to(monday_morning + timedelta(minutes=30), tick=False)
+    appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 10), patient=bob)
+    page.get_by_role("button", name="Confirm booking").click()
+
+    expect(page.get_by_text("that time was taken while you were filling in the form")).to_be_visible()
+    choose_time(page, "Tuesday 2 March at 14:00")
+    expect(page.get_by_label("Email")).to_have_value(alice.email)
+
+
+@pytest.fixture
+def alices_booking(dr_chen, follow_up, alice, monday_morning) -> Appointment:
+    return appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 10), patient=alice)
+
+
+def test_a_patient_cancels_outside_the_window(page: Page, axe, alices_booking):
+    page.goto(f"/manage/{manage_token(alices_booking)}/")
+    axe.assert_accessible(page)
+    page.get_by_label("Reason for cancelling (optional)").fill("Travelling")
+    page.get_by_role("button", name="Cancel this appointment").click()
+    expect(page.get_by_text("Your appointment is cancelled.")).to_be_visible()
+    alices_booking.refresh_from_db()
+    assert alices_booking.status == Status.CANCELLED
+
+
+def test_inside_the_window_the_page_gives_the_clinics_phone_instead(page: Page, alices_booking, time_machine):
+    time_machine.move_to(local(2027, 3, 1, 15), tick=False)
+    page.goto(f"/manage/{manage_token(alices_booking)}/")
+    expect(page.get_by_role("button", name="Cancel this appointment")).to_have_count(0)
+    expect(page.get_by_role("link", name="+1 555 010 0000").first).to_be_visible()
+
+
+def test_a_patient_moves_the_appointment(page: Page, axe, alices_booking):
+    page.goto(f"/manage/{manage_token(alices_booking)}/")
+    page.get_by_role("link", name="Choose another time").click()
+    axe.assert_accessible(page)
+    choose_time(page, "Wednesday 3 March at 14:00")
+    expect(page.get_by_text("Your appointment has been moved.")).to_be_visible()
+    alices_booking.refresh_from_db()
+    assert alices_booking.start == local(2027, 3, 3, 14)
