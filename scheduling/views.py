@@ -18,7 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from backend.errors import Conflict, ServiceError
 from backend.pages import rate_limited
 from notifications.calendar import appointment_calendar
-from patients.services import PatientDetails
+from patients.forms import IntakeForm
+from patients.services import intake_submit
 from scheduling.forms import PatientDetailsForm
 from scheduling.manage_tokens import appointment_for_manage_token, manage_token
 from scheduling.models import Appointment, Clinic, Practitioner, Service
@@ -137,6 +138,20 @@ def _remember_details(request: HttpRequest, form: PatientDetailsForm) -> None:
     request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), "patient": details}
 
 
+def _forms(request: HttpRequest) -> tuple[PatientDetailsForm, IntakeForm]:
+    """The patient's details and the intake, bound to what was posted (or, on GET, to nothing typed yet)."""
+    data = request.POST if request.method == "POST" else None
+    details_form = PatientDetailsForm(data, initial=_remembered_details(request))
+    typed_name = f"{request.POST.get('first_name', '')} {request.POST.get('last_name', '')}" if data else ""
+    return details_form, IntakeForm(data, patient_name=typed_name, prefix="intake")
+
+
+def _details_page(request: HttpRequest, held: Appointment, forms: tuple, status: int = 200) -> HttpResponse:
+    details_form, intake_form = forms
+    context = {"held": held, "form": details_form, "intake_form": intake_form, "step": 4}
+    return render(request, "booking/details.html", context, status=status)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @rate_limited("BOOKING_THROTTLE_RATE", methods=("POST",))
@@ -144,11 +159,14 @@ def details(request: HttpRequest) -> HttpResponse:
     held = _held(request)
     if held is None:
         return redirect("booking:services")
-    form = PatientDetailsForm(request.POST or None, initial=_remembered_details(request))
-    if request.method == "POST" and form.is_valid():
-        _remember_details(request, form)
-        return render(request, "booking/review.html", {"held": held, "form": form, "step": 5})
-    return render(request, "booking/details.html", {"held": held, "form": form, "step": 4})
+    details_form, intake_form = _forms(request)
+    if request.method == "POST" and not request.POST.get("edit"):
+        if details_form.is_valid() & intake_form.is_valid():  # both, so every mistake shows at once
+            _remember_details(request, details_form)
+            context = {"held": held, "form": details_form, "intake_form": intake_form, "step": 5}
+            return render(request, "booking/review.html", context)
+        return _details_page(request, held, (details_form, intake_form), status=400)
+    return _details_page(request, held, (details_form, intake_form))
 
 
 @never_cache
@@ -158,35 +176,46 @@ def confirm(request: HttpRequest) -> HttpResponse:
     held = _held(request)
     if held is None:
         return redirect("booking:services")
-    form = PatientDetailsForm(request.POST)
-    if not form.is_valid():
-        return render(request, "booking/details.html", {"held": held, "form": form, "step": 4}, status=400)
-    _remember_details(request, form)
+    details_form, intake_form = _forms(request)
+    if not (details_form.is_valid() & intake_form.is_valid()):
+        return _details_page(request, held, (details_form, intake_form), status=400)
+    _remember_details(request, details_form)
     try:
-        appointment = appointment_confirm_hold(appointment=held, patient=PatientDetails(**form.cleaned_data))
+        appointment = appointment_confirm_hold(appointment=held, patient=details_form.details())
     except ServiceError as error:
-        return _confirm_failed(request, held, form, error)
+        return _confirm_failed(request, held, (details_form, intake_form), error)
+    _intake_record(appointment, intake_form)
     request.session.pop(SESSION_KEY, None)
     messages.success(request, "Your appointment is booked. We look forward to seeing you.")
     return redirect("booking:manage", token=manage_token(appointment))
 
 
-def _confirm_failed(request: HttpRequest, held: Appointment, form: PatientDetailsForm, error: ServiceError):
+def _intake_record(appointment: Appointment, intake_form: IntakeForm) -> None:
+    # Checked in full by the form already (answers and the typed name), so this cannot refuse.
+    data = intake_form.cleaned_data
+    intake_submit(
+        patient=appointment.patient,
+        answers=intake_form.answers,
+        consent_name=data["consent_name"],
+        reminders_opt_in=data["reminders_opt_in"],
+        education_opt_in=data["education_opt_in"],
+    )
+
+
+def _confirm_failed(request: HttpRequest, held: Appointment, forms: tuple, error: ServiceError) -> HttpResponse:
     if isinstance(error, SlotUnavailable):
         messages.warning(
             request,
             "Sorry, that time was taken while you were filling in the form. "
-            "Your details are saved: please choose another time.",
+            "Your contact details are saved: please choose another time.",
         )
         week = monday_of(held.start.astimezone(held.location.zone).date())
         who = request.session.get(SESSION_KEY, {}).get("who", ANY)
         url = reverse("booking:times", args=[held.service.slug, who])
         return redirect(f"{url}?week={week.isoformat()}")
-    if error.field in form.fields:
-        form.add_error(error.field, error.detail)
-    else:
-        form.add_error(None, error.detail)
-    return render(request, "booking/details.html", {"held": held, "form": form, "step": 4}, status=400)
+    details_form = forms[0]
+    details_form.add_error(error.field if error.field in details_form.fields else None, error.detail)
+    return _details_page(request, held, forms, status=400)
 
 
 def _managed(token: str) -> Appointment:

@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from patients.intake import SAFETY_FLAGS
+from patients.services import intake_current
 from scheduling.manage_tokens import manage_token
 from scheduling.models import Appointment
 from scheduling.services import appointment_book
@@ -17,13 +19,31 @@ Status = Appointment.Status
 TUESDAY_TEN = "2027-03-02T10:00:00-05:00"
 
 
-def details_of(patient) -> dict:
+def details_of(patient, **intake) -> dict:
+    """What a patient types into the details page: contact details, the intake and consent."""
+    answers = {
+        "reason": "Lower back pain since moving house, and I sleep badly",
+        "pain_areas": ["lower_back"],
+        "pain_intensity": "6",
+        "pain_duration": "6_weeks_to_3_months",
+        "stress_level": "7",
+        "sleep_quality": "poor",
+        **dict.fromkeys(SAFETY_FLAGS, "no"),
+        "acupuncture_before": "no",
+        "emergency_contact_name": "Sam Moreau",
+        "emergency_contact_phone": "+1 555 010 0150",
+        "consent_name": f"{patient.first_name} {patient.last_name}",
+        "privacy_read": "on",
+        "reminders_opt_in": "on",
+        **intake,
+    }
     return {
         "first_name": patient.first_name,
         "last_name": patient.last_name,
         "email": patient.email,
         "phone": patient.phone,
         "date_of_birth": patient.date_of_birth.isoformat(),
+        **{f"intake-{key}": value for key, value in answers.items()},
     }
 
 
@@ -80,6 +100,10 @@ def test_a_new_patient_books_through_the_pages(client, dr_chen, follow_up, alice
     appointment.refresh_from_db()
     assert appointment.status == Status.BOOKED
     assert appointment.patient.email == "alice@example.org"
+    intake = intake_current(appointment.patient)
+    assert intake.answers["pain_areas"] == ["lower_back"]
+    assert intake.consent_name == "Alice Moreau"
+    assert (appointment.patient.reminders_opt_in, appointment.patient.education_opt_in) == (True, False)
     assert confirmed["Location"] == reverse("booking:manage", args=[manage_token(appointment)])
     manage = client.get(confirmed["Location"])
     assert "Your appointment is booked" in manage.content.decode()
@@ -219,3 +243,33 @@ def test_the_pages_need_a_csrf_token(dr_chen, follow_up, monday_morning):
 
     strict = Client(enforce_csrf_checks=True)
     assert hold_tuesday_ten(strict, follow_up).status_code == 403
+
+
+def test_the_intake_survives_a_validation_error(client, dr_chen, follow_up, alice, monday_morning):
+    hold_tuesday_ten(client, follow_up)
+    typed = details_of(alice, pregnant="", consent_name="Someone Else", pain_intensity="11")
+    response = client.post(reverse("booking:details"), typed)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Lower back pain since moving house" in page  # what was typed is still there
+    assert 'value="lower_back" checked' in page or "checked" in page
+    form = response.context["intake_form"]
+    assert set(form.errors) == {"pregnant", "consent_name", "pain_intensity"}
+    assert not Appointment.objects.filter(status=Status.BOOKED).exists()
+
+
+def test_review_can_go_back_to_the_form_with_every_answer(client, dr_chen, follow_up, alice, monday_morning):
+    hold_tuesday_ten(client, follow_up)
+    back = client.post(reverse("booking:details"), {**details_of(alice), "edit": "1"})
+    assert back.status_code == 200
+    assert "Lower back pain since moving house" in back.content.decode()
+    assert back.context["intake_form"]["reason"].value() == "Lower back pain since moving house, and I sleep badly"
+
+
+def test_health_answers_never_reach_a_url_or_the_session(client, dr_chen, follow_up, alice, monday_morning):
+    hold_tuesday_ten(client, follow_up)
+    review = client.post(reverse("booking:details"), details_of(alice))
+    assert "no-store" in review["Cache-Control"]
+    assert "Lower back" not in str(dict(client.session))
+    confirmed = client.post(reverse("booking:confirm"), details_of(alice))
+    assert "back" not in confirmed["Location"].lower()

@@ -20,3 +20,11 @@ def widget_for(field):
     if described_by:
         attrs["aria-describedby"] = " ".join(described_by)
     return field.as_widget(attrs=attrs)
+
+
+@register.filter
+def as_list(value) -> list:
+    """A bound field's raw value as a list: one hidden input per chosen box of a multiple choice."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]

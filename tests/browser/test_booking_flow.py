@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from patients.intake import SAFETY_QUESTIONS
+from patients.services import intake_current
 from scheduling.manage_tokens import manage_token
 from scheduling.models import Appointment
 from scheduling.services import appointment_book
@@ -23,9 +25,23 @@ def choose_time(page: Page, label: str) -> None:
 def fill_details(page: Page, patient) -> None:
     page.get_by_label("First name").fill(patient.first_name)
     page.get_by_label("Last name").fill(patient.last_name)
-    page.get_by_label("Email").fill(patient.email)
-    page.get_by_label("Phone").fill(patient.phone)
+    page.get_by_label("Email", exact=True).fill(patient.email)
+    page.get_by_label("Phone", exact=True).fill(patient.phone)
     page.get_by_label("Date of birth").fill(patient.date_of_birth.isoformat())
+
+
+def fill_intake(page: Page, patient) -> None:
+    page.get_by_label("What brings you in?").fill("Tension headaches most afternoons")
+    page.get_by_role("group", name="Where does it hurt?").get_by_label("Head").check()
+    page.get_by_label("How strong is the pain").fill("5")
+    page.get_by_role("group", name="How long has it lasted?").get_by_label("3 to 12 months").check()
+    for question in SAFETY_QUESTIONS:
+        page.get_by_role("group", name=question.label).get_by_label("No").check()
+    page.get_by_role("group", name="Have you had acupuncture before?").get_by_label("Yes").check()
+    page.get_by_label("Emergency contact: name").fill("Sam Moreau")
+    page.get_by_label("Emergency contact: phone").fill("+1 555 010 0150")
+    page.get_by_label("Type your full name to consent to treatment").fill(f"{patient.first_name} {patient.last_name}")
+    page.get_by_label("I have read the privacy notice").check()
 
 
 def test_a_new_patient_books_on_a_phone_and_every_page_is_accessible(
@@ -45,6 +61,7 @@ def test_a_new_patient_books_on_a_phone_and_every_page_is_accessible(
     expect(page.get_by_role("heading", name="About you")).to_be_visible()
     axe.assert_accessible(page)
     fill_details(page, alice)
+    fill_intake(page, alice)
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Review and confirm")).to_be_visible()
     axe.assert_accessible(page)
@@ -55,6 +72,7 @@ def test_a_new_patient_books_on_a_phone_and_every_page_is_accessible(
     axe.assert_accessible(page)
     booked = Appointment.objects.get(status=Status.BOOKED)
     assert (booked.start, booked.patient.email) == (local(2027, 3, 2, 10), alice.email)
+    assert intake_current(booked.patient).answers["pain_areas"] == ["head"]
 
 
 def test_mistakes_are_shown_next_to_their_fields_and_nothing_typed_is_lost(
@@ -63,13 +81,18 @@ def test_mistakes_are_shown_next_to_their_fields_and_nothing_typed_is_lost(
     page.goto("/book/follow-up/mei-chen/")
     choose_time(page, "Tuesday 2 March at 10:00")
     fill_details(page, alice)
-    page.get_by_label("Email").fill("alice-at-example.org")
+    fill_intake(page, alice)
+    page.get_by_label("Email", exact=True).fill("alice-at-example.org")
+    page.get_by_label("How strong is the pain").fill("12")
     page.get_by_role("button", name="Continue").click()
 
-    email = page.get_by_label("Email")
+    email = page.get_by_label("Email", exact=True)
     expect(email).to_have_attribute("aria-invalid", "true")
     expect(email).to_have_accessible_description(re.compile("email address", re.IGNORECASE))
     expect(page.get_by_label("First name")).to_have_value("Alice")
+    expect(page.get_by_label("What brings you in?")).to_have_value("Tension headaches most afternoons")
+    expect(page.get_by_role("group", name="Where does it hurt?").get_by_label("Head")).to_be_checked()
+    expect(page.get_by_label("How strong is the pain")).to_have_attribute("aria-invalid", "true")
     axe.assert_accessible(page)
 
 
@@ -94,6 +117,7 @@ def test_a_hold_that_ran_out_while_someone_else_booked_sends_the_patient_back_ki
     page.goto("/book/follow-up/mei-chen/")
     choose_time(page, "Tuesday 2 March at 10:00")
     fill_details(page, alice)
+    fill_intake(page, alice)
     page.get_by_role("button", name="Continue").click()
     time_machine.move_to(monday_morning + timedelta(minutes=30), tick=False)
     appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 10), patient=bob)
@@ -101,7 +125,7 @@ def test_a_hold_that_ran_out_while_someone_else_booked_sends_the_patient_back_ki
 
     expect(page.get_by_text("that time was taken while you were filling in the form")).to_be_visible()
     choose_time(page, "Tuesday 2 March at 14:00")
-    expect(page.get_by_label("Email")).to_have_value(alice.email)
+    expect(page.get_by_label("Email", exact=True)).to_have_value(alice.email)
 
 
 @pytest.fixture
