@@ -4,10 +4,11 @@ HTTP only: each view parses a form, calls one service or selector, and renders. 
 notice, holds, the late-cancellation window) is the booking services' and the engine's.
 """
 
+import json
 from datetime import date
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from backend.errors import Conflict, ServiceError
 from backend.pages import rate_limited
 from notifications.calendar import appointment_calendar
+from patients.encryption import decrypt, encrypt
 from patients.forms import IntakeForm
 from patients.services import intake_submit
 from scheduling.forms import PatientDetailsForm
@@ -104,8 +106,13 @@ def hold(request: HttpRequest, service_slug: str, who: str) -> HttpResponse:
     except ServiceError as error:
         status = 409 if isinstance(error, Conflict) else 400
         return _times_page(request, service, who, error=_kindly(error), status=status)
-    request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), "hold": held.pk, "who": who}
+    _session_update(request, hold=held.pk, who=who)
     return redirect("booking:details")
+
+
+def _session_update(request: HttpRequest, **values: object) -> None:
+    """The booking in progress: the held time, and what the patient typed (intake answers encrypted)."""
+    request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), **values}
 
 
 def _kindly(error: ServiceError) -> str:
@@ -133,17 +140,36 @@ def _remembered_details(request: HttpRequest) -> dict:
 
 
 def _remember_details(request: HttpRequest, form: PatientDetailsForm) -> None:
-    # Contact details only (never intake answers) survive a lost time, so nothing typed is retyped.
+    # Contact details in the clear; intake answers only ever encrypted (_remember_intake).
     details = {**form.cleaned_data, "date_of_birth": form.cleaned_data["date_of_birth"].isoformat()}
-    request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), "patient": details}
+    _session_update(request, patient=details)
+
+
+def _remember_intake(request: HttpRequest) -> None:
+    """The intake as typed, encrypted like a stored intake, so a lost time costs the patient no retyping."""
+    typed = {name: request.POST.getlist(name) for name in request.POST if name.startswith("intake-")}
+    _session_update(request, intake=encrypt(json.dumps(typed).encode()))
+
+
+def _remembered_intake(request: HttpRequest) -> QueryDict | None:
+    token = request.session.get(SESSION_KEY, {}).get("intake")
+    if not token:
+        return None
+    typed = QueryDict(mutable=True)
+    for name, values in json.loads(decrypt(token)).items():
+        typed.setlist(name, values)
+    return typed
 
 
 def _forms(request: HttpRequest) -> tuple[PatientDetailsForm, IntakeForm]:
-    """The patient's details and the intake, bound to what was posted (or, on GET, to nothing typed yet)."""
-    data = request.POST if request.method == "POST" else None
-    details_form = PatientDetailsForm(data, initial=_remembered_details(request))
-    typed_name = f"{request.POST.get('first_name', '')} {request.POST.get('last_name', '')}" if data else ""
-    return details_form, IntakeForm(data, patient_name=typed_name, prefix="intake")
+    """The patient's details and the intake, bound to what was posted (on GET: to what they typed before)."""
+    if request.method == "POST":
+        typed_name = f"{request.POST.get('first_name', '')} {request.POST.get('last_name', '')}"
+        return PatientDetailsForm(request.POST), IntakeForm(request.POST, patient_name=typed_name, prefix="intake")
+    remembered = _remembered_details(request)
+    typed_name = f"{remembered.get('first_name', '')} {remembered.get('last_name', '')}"
+    intake_form = IntakeForm(_remembered_intake(request), patient_name=typed_name, prefix="intake")
+    return PatientDetailsForm(initial=remembered), intake_form
 
 
 def _details_page(request: HttpRequest, held: Appointment, forms: tuple, status: int = 200) -> HttpResponse:
@@ -163,6 +189,7 @@ def details(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not request.POST.get("edit"):
         if details_form.is_valid() & intake_form.is_valid():  # both, so every mistake shows at once
             _remember_details(request, details_form)
+            _remember_intake(request)
             context = {"held": held, "form": details_form, "intake_form": intake_form, "step": 5}
             return render(request, "booking/review.html", context)
         return _details_page(request, held, (details_form, intake_form), status=400)
@@ -207,7 +234,7 @@ def _confirm_failed(request: HttpRequest, held: Appointment, forms: tuple, error
         messages.warning(
             request,
             "Sorry, that time was taken while you were filling in the form. "
-            "Your contact details are saved: please choose another time.",
+            "Everything you typed is saved: please choose another time.",
         )
         week = monday_of(held.start.astimezone(held.location.zone).date())
         who = request.session.get(SESSION_KEY, {}).get("who", ANY)

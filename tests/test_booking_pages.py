@@ -147,8 +147,11 @@ def test_a_hold_lost_before_confirming_sends_the_patient_back_with_details_kept(
     hold_again = client.post(
         reverse("booking:hold", args=["follow-up", "mei-chen"]), {"start": "2027-03-02T14:00:00-05:00"}
     )
-    details_page = client.get(hold_again["Location"]).content.decode()
-    assert 'value="alice@example.org"' in details_page  # nothing typed is lost
+    details_page = client.get(hold_again["Location"])
+    assert 'value="alice@example.org"' in details_page.content.decode()  # nothing typed is lost
+    assert "Lower back pain since moving house" in details_page.content.decode()
+    assert details_page.context["intake_form"]["pain_areas"].value() == ["lower_back"]
+    assert not details_page.context["intake_form"].errors
 
 
 def test_choosing_another_time_releases_the_first_hold(client, dr_chen, follow_up, monday_morning):
@@ -270,6 +273,6 @@ def test_health_answers_never_reach_a_url_or_the_session(client, dr_chen, follow
     hold_tuesday_ten(client, follow_up)
     review = client.post(reverse("booking:details"), details_of(alice))
     assert "no-store" in review["Cache-Control"]
-    assert "Lower back" not in str(dict(client.session))
+    assert "Lower back" not in str(dict(client.session))  # kept for a lost time, but encrypted
     confirmed = client.post(reverse("booking:confirm"), details_of(alice))
     assert "back" not in confirmed["Location"].lower()

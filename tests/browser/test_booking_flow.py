@@ -126,6 +126,8 @@ def test_a_hold_that_ran_out_while_someone_else_booked_sends_the_patient_back_ki
     expect(page.get_by_text("that time was taken while you were filling in the form")).to_be_visible()
     choose_time(page, "Tuesday 2 March at 14:00")
     expect(page.get_by_label("Email", exact=True)).to_have_value(alice.email)
+    expect(page.get_by_label("What brings you in?")).to_have_value("Tension headaches most afternoons")
+    expect(page.get_by_label("I have read the privacy notice")).to_be_checked()
 
 
 @pytest.fixture
