@@ -18,5 +18,6 @@ urlpatterns = [
     path("manage/<str:token>/", views.manage, name="manage"),
     path("manage/<str:token>/cancel/", views.manage_cancel, name="manage-cancel"),
     path("manage/<str:token>/reschedule/", views.manage_reschedule, name="manage-reschedule"),
+    path("manage/<str:token>/intake/", views.manage_intake, name="manage-intake"),
     path("manage/<str:token>/calendar.ics", views.manage_calendar, name="manage-calendar"),
 ]

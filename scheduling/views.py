@@ -21,7 +21,7 @@ from backend.pages import rate_limited
 from notifications.calendar import appointment_calendar
 from patients.encryption import decrypt, encrypt
 from patients.forms import IntakeForm
-from patients.services import intake_submit
+from patients.services import intake_current, intake_submit
 from scheduling.forms import PatientDetailsForm
 from scheduling.manage_tokens import appointment_for_manage_token, manage_token
 from scheduling.models import Appointment, Clinic, Practitioner, Service
@@ -259,6 +259,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     clinic = Clinic.load()
     late = inside_late_window(appointment, timezone.now(), clinic)
     context = {"appointment": appointment, "clinic": clinic, "token": token, "late": late}
+    context["has_intake"] = intake_current(appointment.patient) is not None
     return render(request, "booking/manage.html", context)
 
 
@@ -303,6 +304,37 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     }
     context["action"] = reverse("booking:manage-reschedule", args=[token])
     return render(request, "booking/reschedule.html", context, status=400 if error else 200)
+
+
+def _stored_as_typed(answers: dict) -> dict:
+    """A stored intake as the form shows it: yes/no for booleans, the rest as they are."""
+    return {key: ("yes" if value else "no") if isinstance(value, bool) else value for key, value in answers.items()}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rate_limited("MANAGE_THROTTLE_RATE", methods=("POST",))
+def manage_intake(request: HttpRequest, token: str) -> HttpResponse:
+    """Complete or update the health questions, for the patient holding this appointment's link."""
+    appointment = _managed(token)
+    patient = appointment.patient
+    current = intake_current(patient)
+    initial = _stored_as_typed(current.answers) if current else {}
+    initial |= {"reminders_opt_in": patient.reminders_opt_in, "education_opt_in": patient.education_opt_in}
+    form = IntakeForm(request.POST or None, initial=initial, patient_name=patient.full_name, prefix="intake")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        intake_submit(
+            patient=patient,
+            answers=form.answers,
+            consent_name=data["consent_name"],
+            reminders_opt_in=data["reminders_opt_in"],
+            education_opt_in=data["education_opt_in"],
+        )
+        messages.success(request, "Thank you: your health questions are saved for your practitioner.")
+        return redirect("booking:manage", token=token)
+    context = {"appointment": appointment, "token": token, "intake_form": form, "updating": current is not None}
+    return render(request, "booking/manage_intake.html", context, status=400 if form.errors else 200)
 
 
 @never_cache

@@ -276,3 +276,30 @@ def test_health_answers_never_reach_a_url_or_the_session(client, dr_chen, follow
     assert "Lower back" not in str(dict(client.session))  # kept for a lost time, but encrypted
     confirmed = client.post(reverse("booking:confirm"), details_of(alice))
     assert "back" not in confirmed["Location"].lower()
+
+
+def intake_post(patient, **changes) -> dict:
+    return {key: value for key, value in details_of(patient, **changes).items() if key.startswith("intake-")}
+
+
+def test_the_manage_page_asks_for_a_missing_intake_and_saves_it(client, alices_booking, alice):
+    token = manage_token(alices_booking)
+    assert "answer a few health questions" in client.get(reverse("booking:manage", args=[token])).content.decode()
+    saved = client.post(reverse("booking:manage-intake", args=[token]), intake_post(alice))
+    assert saved["Location"] == reverse("booking:manage", args=[token])
+    intake = intake_current(alices_booking.patient)
+    assert intake.answers["reason"].startswith("Lower back pain")
+    assert "Update your health questions" in client.get(reverse("booking:manage", args=[token])).content.decode()
+
+
+def test_updating_the_intake_starts_from_the_current_answers(client, alices_booking, alice):
+    token = manage_token(alices_booking)
+    client.post(reverse("booking:manage-intake", args=[token]), intake_post(alice))
+    page = client.get(reverse("booking:manage-intake", args=[token]))
+    assert "no-store" in page["Cache-Control"]
+    form = page.context["intake_form"]
+    assert form["pain_areas"].value() == ["lower_back"]
+    assert form["pregnant"].value() == "no"
+    refused = client.post(reverse("booking:manage-intake", args=[token]), intake_post(alice, consent_name="Bob"))
+    assert refused.status_code == 400
+    assert "Lower back pain since moving house" in refused.content.decode()

@@ -47,6 +47,8 @@ def fill_intake(page: Page, patient) -> None:
 def test_a_new_patient_books_on_a_phone_and_every_page_is_accessible(
     page: Page, axe, dr_chen, follow_up, alice, monday_morning
 ):
+    page.goto("/book/follow-up/any/")
+    axe.assert_accessible(page)  # "no preference": each time names its practitioner
     page.goto("/book/")
     axe.assert_accessible(page)
     page.get_by_role("link", name="Follow-up acupuncture").click()
@@ -160,3 +162,35 @@ def test_a_patient_moves_the_appointment(page: Page, axe, alices_booking):
     expect(page.get_by_text("Your appointment has been moved.")).to_be_visible()
     alices_booking.refresh_from_db()
     assert alices_booking.start == local(2027, 3, 3, 14)
+
+
+def test_a_patient_abroad_sees_the_clinics_times_and_their_own(
+    browser, axe, live_server, dr_chen, follow_up, monday_morning
+):
+    context = browser.new_context(
+        base_url=live_server.url, timezone_id="Europe/London", viewport={"width": 360, "height": 740}
+    )
+    try:
+        page = context.new_page()
+        page.goto("/book/follow-up/mei-chen/")
+        expect(page.get_by_text("Your device is set to Europe/London")).to_be_visible()
+        ten = page.get_by_role("button", name=re.compile("Tuesday 2 March at 10:00"))
+        expect(ten).to_contain_text("15:00 your time")
+        axe.assert_accessible(page)
+    finally:
+        context.close()
+
+
+def test_a_returning_patient_books_a_follow_up_without_a_second_record(
+    page: Page, dr_chen, follow_up, alice, monday_morning
+):
+    first = appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 10), patient=alice)
+    page.goto("/book/follow-up/mei-chen/?week=2027-03-08")
+    choose_time(page, "Monday 8 March at 10:00")
+    fill_details(page, alice)
+    fill_intake(page, alice)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_text("Your appointment is booked")).to_be_visible()
+    second = Appointment.objects.exclude(pk=first.pk).get(status=Status.BOOKED)
+    assert second.patient_id == first.patient_id
