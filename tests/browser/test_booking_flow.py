@@ -62,6 +62,7 @@ def test_a_new_patient_books_on_a_phone_and_every_page_is_accessible(
     choose_time(page, "Tuesday 2 March at 10:00")
     expect(page.get_by_role("heading", name="About you")).to_be_visible()
     axe.assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # the long form fits a phone too
     fill_details(page, alice)
     fill_intake(page, alice)
     page.get_by_role("button", name="Continue").click()
