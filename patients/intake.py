@@ -101,6 +101,8 @@ SAFETY_QUESTIONS = tuple(
     )
 )
 SAFETY_FLAGS = tuple(question.key for question in SAFETY_QUESTIONS)
+# The flags the front desk needs before a needle goes in; the others (diabetes, immunity, skin) are clinical.
+FRONT_DESK_FLAGS = ("pregnant", "anticoagulants", "pacemaker", "epilepsy", "needle_fainting")
 
 QUESTIONS = (
     Question("reason", "What brings you in?", "text", required=True),

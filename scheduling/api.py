@@ -101,6 +101,11 @@ def _appointment_for(request: Request, pk: int) -> Appointment:
     """Staff open any appointment; a patient opens only the one their manage token belongs to."""
     if is_staff(request):
         return get_object_or_404(Appointment.objects.select_related("location", "service", "practitioner"), pk=pk)
+    return appointment_from_manage_header(request, pk)
+
+
+def appointment_from_manage_header(request: Request, pk: int) -> Appointment:
+    """The appointment `pk`, if the request's manage token opens exactly that one; the API's errors otherwise."""
     token = request.headers.get(MANAGE_TOKEN_HEADER)
     if not token:
         message = f"Send the appointment's manage token in the {MANAGE_TOKEN_HEADER} header."
