@@ -199,3 +199,17 @@ def test_a_returning_patient_books_a_follow_up_without_a_second_record(
     expect(page.get_by_text("Your appointment is booked")).to_be_visible()
     second = Appointment.objects.exclude(pk=first.pk).get(status=Status.BOOKED)
     assert second.patient_id == first.patient_id
+
+
+def test_a_hold_that_ran_out_still_books_while_the_time_is_free(
+    page: Page, dr_chen, follow_up, alice, monday_morning, time_machine
+):
+    page.goto("/book/follow-up/mei-chen/")
+    choose_time(page, "Tuesday 2 March at 10:00")
+    fill_details(page, alice)
+    fill_intake(page, alice)
+    page.get_by_role("button", name="Continue").click()
+    time_machine.move_to(monday_morning + timedelta(minutes=30), tick=False)  # the 7-minute hold is long gone
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_text("Your appointment is booked")).to_be_visible()
+    assert Appointment.objects.get(status=Status.BOOKED).start == local(2027, 3, 2, 10)
