@@ -290,7 +290,8 @@ MANAGE_TOKEN_GRACE_HOURS = env_int("MANAGE_TOKEN_GRACE_HOURS", 0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_manage_links": {"()": "backend.logging.RedactManageLinks"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_manage_links"]}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}),

@@ -14,10 +14,11 @@ from rest_framework.views import APIView
 from backend.api.permissions import HasRole, reads_intake_answers, role_of
 from backend.api.throttles import ManageThrottle
 from patients import serializers as s
-from patients.models import Intake, Patient
+from patients.models import Intake
 from patients.selectors import intake_current_readable_by, intakes_readable_by
-from patients.services import intake_current, intake_submit
+from patients.services import intake_for_appointment, intake_submit
 from scheduling.api import MANAGE_TOKEN_HEADER, appointment_from_manage_header
+from scheduling.models import Appointment
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -66,12 +67,12 @@ class IntakeDetail(_HealthDataView):
         return Response(_shaped(get_object_or_404(intakes_readable_by(request.user), pk=pk), request))
 
 
-def _patient_for_token(request: Request, pk: int) -> Patient:
-    """The patient of the appointment this manage token opens (a bare hold has none: the same 404)."""
+def _booked_for_token(request: Request, pk: int) -> Appointment:
+    """The appointment this manage token opens, with its patient (a bare hold has none: the same 404)."""
     appointment = appointment_from_manage_header(request, pk)
     if appointment.patient is None:
         raise NotFound("No appointment matches this link; it may have expired.")
-    return appointment.patient
+    return appointment
 
 
 _TOKEN_PARAMETER = OpenApiParameter(
@@ -80,16 +81,18 @@ _TOKEN_PARAMETER = OpenApiParameter(
 
 
 class AppointmentIntake(_HealthDataView):
-    """The patient's own current intake, to read or to update (each update is kept as a new submission).
+    """The intake given through this appointment, to read or to update (each update is kept as a new submission).
 
-    The manage token alone opens it, even for a signed-in user: staff read intakes at /api/v1/intakes/.
+    The manage token alone opens it, even for a signed-in user: staff read intakes at /api/v1/intakes/. It opens
+    only what was given through its own appointment, never the rest of the patient's record: the patient was
+    matched on email and birth date, which proves less than the link does.
     """
 
     throttle_classes = [ManageThrottle]
 
     @extend_schema(parameters=[_TOKEN_PARAMETER], responses=s.IntakeSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        intake = intake_current(_patient_for_token(request, pk))
+        intake = intake_for_appointment(_booked_for_token(request, pk))
         if intake is None:
             raise NotFound("There is no intake for this appointment yet.")
         return Response(s.IntakeSerializer(intake).data)
@@ -103,7 +106,8 @@ class AppointmentIntake(_HealthDataView):
         return Response(self._submit(request, pk), status=status.HTTP_201_CREATED)
 
     def _submit(self, request: Request, pk: int) -> dict:
-        patient = _patient_for_token(request, pk)  # first: a forged token learns nothing about the form
+        appointment = _booked_for_token(request, pk)  # first: a forged token learns nothing about the form
         form = s.IntakeSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        return s.IntakeSerializer(intake_submit(patient=patient, **form.validated_data)).data
+        intake = intake_submit(patient=appointment.patient, appointment=appointment, **form.validated_data)
+        return s.IntakeSerializer(intake).data

@@ -44,7 +44,7 @@ class IntakeForm(forms.Form):
     consent_text = CONSENT_TEXT
     privacy_notice_text = PRIVACY_NOTICE_TEXT
 
-    def __init__(self, *args, patient_name: str = "", **kwargs):
+    def __init__(self, *args, patient_name: str = "", with_preferences: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.patient_name = patient_name
         for question in QUESTIONS:
@@ -53,12 +53,13 @@ class IntakeForm(forms.Form):
             label="Type your full name to consent to treatment", max_length=200, required=True
         )
         self.fields["privacy_read"] = forms.BooleanField(label="I have read the privacy notice", required=True)
-        self.fields["reminders_opt_in"] = forms.BooleanField(
-            label="Send me appointment reminders", required=False, initial=True
-        )
-        self.fields["education_opt_in"] = forms.BooleanField(
-            label="Send me short articles that fit why I came (now and then; stop any time)", required=False
-        )
+        if with_preferences:
+            self.fields["reminders_opt_in"] = forms.BooleanField(
+                label="Send me appointment reminders", required=False, initial=True
+            )
+            self.fields["education_opt_in"] = forms.BooleanField(
+                label="Send me short articles that fit why I came (now and then; stop any time)", required=False
+            )
 
     @property
     def questions(self) -> list[forms.BoundField]:
@@ -66,7 +67,8 @@ class IntakeForm(forms.Form):
 
     @property
     def consent_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in ("consent_name", "privacy_read", "reminders_opt_in", "education_opt_in")]
+        names = ("consent_name", "privacy_read", "reminders_opt_in", "education_opt_in")
+        return [self[name] for name in names if name in self.fields]
 
     def clean(self) -> dict:
         cleaned = super().clean()

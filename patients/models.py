@@ -40,6 +40,11 @@ class Intake(models.Model):
 
     # PROTECT: health records go deliberately, never as a side effect of deleting something else.
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="intakes")
+    # The booking it came with. A manage link opens only the intakes given through its own appointment: the
+    # link proves who booked, not who the patient record belongs to (it was matched on email and birth date).
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="intakes"
+    )
     submitted_at = models.DateTimeField()
     # Every answer, encrypted as one token: patients/intake.py lists the questions.
     answers = EncryptedJSONField()

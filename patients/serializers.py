@@ -53,5 +53,5 @@ class IntakeSubmitSerializer(serializers.Serializer):
 
     answers = serializers.DictField(help_text="Every answer, keyed by question.")
     consent_name = serializers.CharField(max_length=200, allow_blank=True, help_text="The patient's full name.")
-    reminders_opt_in = serializers.BooleanField(required=False, help_text="Left out: stays as it is.")
-    education_opt_in = serializers.BooleanField(required=False, help_text="Left out: stays as it is.")
+    # No communication preferences here: a manage link proves who booked, not who owns the patient record, and
+    # must not switch off someone else's reminders. They are set when the record is created, and by staff.

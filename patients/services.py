@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Value
@@ -13,6 +14,9 @@ from backend.errors import ServiceError
 from patients.encryption import UndecryptableValue, token_rotate
 from patients.intake import CONSENT_VERSION, PRIVACY_NOTICE_VERSION, answers_clean, names_match
 from patients.models import Intake, Patient
+
+if TYPE_CHECKING:
+    from scheduling.models import Appointment
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ def intake_submit(
     consent_name: str,
     reminders_opt_in: bool | None = None,
     education_opt_in: bool | None = None,
+    appointment: "Appointment | None" = None,
+    consenting_as: str | None = None,
     now: datetime | None = None,
 ) -> Intake:
     """Record a completed intake form, with consent to the current texts, as the patient's current intake.
@@ -69,7 +75,9 @@ def intake_submit(
     cleaned = answers_clean(answers)
     if not consent_name.strip():
         raise ServiceError("Type your full name to give your consent.", field="consent_name")
-    if not names_match(consent_name, patient.full_name):
+    # The booking pages compare with the name typed on the same page (`consenting_as`): a record matched on
+    # email and birth date may spell the name differently, and saying so would tell a stranger it exists.
+    if not names_match(consent_name, consenting_as or patient.full_name):
         # Says nothing of the name on record: a stranger may have typed someone else's email.
         raise ServiceError(
             "Type your full name, first and last, as you gave it for this booking.", field="consent_name"
@@ -79,6 +87,7 @@ def intake_submit(
         _communication_preferences_set(patient, reminders_opt_in=reminders_opt_in, education_opt_in=education_opt_in)
         return Intake.objects.create(
             patient=patient,
+            appointment=appointment,
             answers=cleaned,
             submitted_at=now,
             consent_name=" ".join(consent_name.split()),
@@ -86,6 +95,11 @@ def intake_submit(
             consent_at=now,
             privacy_notice_version=PRIVACY_NOTICE_VERSION,
         )
+
+
+def intake_for_appointment(appointment: "Appointment") -> Intake | None:
+    """The latest intake given through this appointment: all its manage link may open."""
+    return Intake.objects.filter(appointment=appointment).order_by("-submitted_at", "-id").first()
 
 
 def intake_current(patient: Patient) -> Intake | None:

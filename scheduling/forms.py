@@ -1,6 +1,9 @@
 """Forms of the booking pages: they parse what a patient typed; the rules live in the services."""
 
+from datetime import date, datetime
+
 from django import forms
+from django.utils.dateparse import parse_date, parse_datetime
 
 from patients.services import PatientDetails
 from patients.validators import validate_date_of_birth, validate_phone
@@ -21,3 +24,30 @@ class PatientDetailsForm(forms.Form):
 
     def details(self) -> PatientDetails:
         return PatientDetails(**self.cleaned_data)
+
+
+# Far enough for any booking, near enough that date arithmetic never leaves the calendar.
+EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2199, 12, 31)
+
+
+def parse_day(text: str) -> date | None:
+    """A YYYY-MM-DD date inside the calendar's range, or None for anything else (30 February included)."""
+    try:
+        day = parse_date(text[:10]) if len(text) == 10 else None
+    except ValueError:
+        return None
+    return day if day and EARLIEST_DATE <= day <= LATEST_DATE else None
+
+
+def parse_slot_choice(text: str) -> tuple[datetime, int | None] | None:
+    """A time button's value: an ISO instant with its offset, and with "no preference" "|<practitioner id>"."""
+    instant, _, practitioner = text[:64].partition("|")
+    try:
+        start = parse_datetime(instant)
+    except ValueError:
+        return None
+    if start is None or start.tzinfo is None or not EARLIEST_DATE <= start.date() <= LATEST_DATE:
+        return None
+    if practitioner and not practitioner.isdigit():
+        return None
+    return start, int(practitioner) if practitioner else None

@@ -8,14 +8,11 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from patients.validators import validate_date_of_birth, validate_phone
+from scheduling.forms import EARLIEST_DATE, LATEST_DATE
 from scheduling.manage_tokens import manage_token
 from scheduling.models import Appointment, Location, Practitioner, Room, Service, validate_timezone
 
 MAX_AVAILABILITY_DAYS = 62
-
-
-# Far enough for any booking, near enough that date arithmetic never leaves the calendar.
-EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2199, 12, 31)
 
 
 def check_in_calendar_range(day: date) -> date:

@@ -12,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -21,8 +20,8 @@ from backend.pages import rate_limited
 from notifications.calendar import appointment_calendar
 from patients.encryption import decrypt, encrypt
 from patients.forms import IntakeForm
-from patients.services import intake_current, intake_submit
-from scheduling.forms import PatientDetailsForm
+from patients.services import intake_for_appointment, intake_submit, patient_find
+from scheduling.forms import PatientDetailsForm, parse_day, parse_slot_choice
 from scheduling.manage_tokens import appointment_for_manage_token, manage_token
 from scheduling.models import Appointment, Clinic, Practitioner, Service
 from scheduling.selectors import Week, monday_of, week_of_slots
@@ -51,7 +50,7 @@ def _chosen_practitioner(service: Service, who: str) -> Practitioner | None:
 
 
 def _week_param(request: HttpRequest) -> date | None:
-    day = parse_date(request.GET.get("week") or "") if request.GET.get("week") else None
+    day = parse_day(request.GET.get("week", ""))
     return monday_of(day) if day else None
 
 
@@ -84,7 +83,7 @@ def _times_page(request: HttpRequest, service: Service, who: str, *, error: str 
         "week": week,
         "error": error,
         "step": 3,
-        "this_monday": monday_of(timezone.localdate(timezone=week.zone)),
+        "this_monday": _this_monday(week),
     }
     return render(request, "booking/times.html", context, status=status)
 
@@ -97,17 +96,36 @@ def time_list(request: HttpRequest, service_slug: str, who: str) -> HttpResponse
 @rate_limited("BOOKING_THROTTLE_RATE")
 def hold(request: HttpRequest, service_slug: str, who: str) -> HttpResponse:
     service = _online_service(service_slug)
-    start = parse_datetime(request.POST.get("start", ""))
-    if start is None or start.tzinfo is None:
+    choice = parse_slot_choice(request.POST.get("start", ""))
+    if choice is None:
         return _times_page(request, service, who, error="Please choose one of the times below.", status=400)
-    _release_held(request)
+    start, named = choice
+    practitioner = _chosen_practitioner(service, who)
+    if practitioner is None and named is not None:
+        practitioner = service.practitioners.filter(active=True, pk=named).first()
     try:
-        held = appointment_hold(service=service, practitioner=_chosen_practitioner(service, who), start=start)
+        held = _hold_instead(request, service, practitioner, start)
     except ServiceError as error:
         status = 409 if isinstance(error, Conflict) else 400
         return _times_page(request, service, who, error=_kindly(error), status=status)
     _session_update(request, hold=held.pk, who=who)
     return redirect("booking:details")
+
+
+def _hold_instead(request: HttpRequest, service: Service, practitioner: Practitioner | None, start) -> Appointment:
+    """Hold the new time, then let the old one go; the old one is given up first only when it is in the way."""
+    previous = _held(request)
+    previous = previous if previous is not None and previous.status == Appointment.Status.HELD else None
+    try:
+        held = appointment_hold(service=service, practitioner=practitioner, start=start)
+    except SlotUnavailable:
+        if previous is None:
+            raise
+        appointment_release_hold(appointment=previous)
+        return appointment_hold(service=service, practitioner=practitioner, start=start)
+    if previous is not None:
+        appointment_release_hold(appointment=previous)
+    return held
 
 
 def _session_update(request: HttpRequest, **values: object) -> None:
@@ -119,14 +137,6 @@ def _kindly(error: ServiceError) -> str:
     if isinstance(error, SlotUnavailable):
         return "Sorry, someone has just taken that time. Here are the times that are still free."
     return error.detail
-
-
-def _release_held(request: HttpRequest) -> None:
-    held_id = request.session.get(SESSION_KEY, {}).get("hold")
-    if held_id:
-        held = Appointment.objects.filter(pk=held_id, status=Appointment.Status.HELD).first()
-        if held is not None:
-            appointment_release_hold(appointment=held)
 
 
 def _held(request: HttpRequest) -> Appointment | None:
@@ -200,33 +210,54 @@ def details(request: HttpRequest) -> HttpResponse:
 @require_POST
 @rate_limited("BOOKING_THROTTLE_RATE")
 def confirm(request: HttpRequest) -> HttpResponse:
+    state = request.session.get(SESSION_KEY, {})
+    if state.get("confirmed") and not state.get("hold"):
+        # A second press of "Confirm" (or a reload): the booking was made; show it rather than a failure.
+        confirmed = Appointment.objects.filter(pk=state["confirmed"]).first()
+        return redirect("booking:manage", token=manage_token(confirmed)) if confirmed else redirect("booking:services")
     held = _held(request)
     if held is None:
         return redirect("booking:services")
+    if request.POST.get("hold") != str(held.pk):
+        # Reviewed in another tab, for another time: confirm only what this page showed.
+        messages.warning(request, "You chose another time in another window. Please check the details again.")
+        return redirect("booking:details")
     details_form, intake_form = _forms(request)
     if not (details_form.is_valid() & intake_form.is_valid()):
         return _details_page(request, held, (details_form, intake_form), status=400)
     _remember_details(request, details_form)
+    new_patient = patient_find(details_form.details()) is None
     try:
         appointment = appointment_confirm_hold(appointment=held, patient=details_form.details())
     except ServiceError as error:
         return _confirm_failed(request, held, (details_form, intake_form), error)
-    _intake_record(appointment, intake_form)
-    request.session.pop(SESSION_KEY, None)
-    messages.success(request, "Your appointment is booked. We look forward to seeing you.")
+    request.session[SESSION_KEY] = {"confirmed": appointment.pk}
+    _intake_record(request, appointment, intake_form, new_patient=new_patient)
     return redirect("booking:manage", token=manage_token(appointment))
 
 
-def _intake_record(appointment: Appointment, intake_form: IntakeForm) -> None:
-    # Checked in full by the form already (answers and the typed name), so this cannot refuse.
-    data = intake_form.cleaned_data
-    intake_submit(
-        patient=appointment.patient,
-        answers=intake_form.answers,
-        consent_name=data["consent_name"],
-        reminders_opt_in=data["reminders_opt_in"],
-        education_opt_in=data["education_opt_in"],
-    )
+def _intake_record(request: HttpRequest, appointment: Appointment, form: IntakeForm, *, new_patient: bool) -> None:
+    """Keep the intake given with this booking. Preferences are set only on a record this booking created:
+    a record matched on email and birth date may be someone else's, whose reminders a stranger must not change."""
+    data = form.cleaned_data
+    typed_name = f"{appointment.patient.first_name} {appointment.patient.last_name}" if new_patient else None
+    try:
+        intake_submit(
+            patient=appointment.patient,
+            appointment=appointment,
+            answers=form.answers,
+            consent_name=data["consent_name"],
+            consenting_as=typed_name or form.patient_name,
+            reminders_opt_in=data["reminders_opt_in"] if new_patient else None,
+            education_opt_in=data["education_opt_in"] if new_patient else None,
+        )
+    except ServiceError:
+        messages.warning(
+            request,
+            "Your appointment is booked, but we could not save your health questions. Please answer them again below.",
+        )
+        return
+    messages.success(request, "Your appointment is booked. We look forward to seeing you.")
 
 
 def _confirm_failed(request: HttpRequest, held: Appointment, forms: tuple, error: ServiceError) -> HttpResponse:
@@ -259,7 +290,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     clinic = Clinic.load()
     late = inside_late_window(appointment, timezone.now(), clinic)
     context = {"appointment": appointment, "clinic": clinic, "token": token, "late": late}
-    context["has_intake"] = intake_current(appointment.patient) is not None
+    context["has_intake"] = appointment.intakes.exists()
     return render(request, "booking/manage.html", context)
 
 
@@ -284,11 +315,11 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     appointment = _managed(token)
     error = ""
     if request.method == "POST":
-        start = parse_datetime(request.POST.get("start", ""))
+        choice = parse_slot_choice(request.POST.get("start", ""))
         try:
-            if start is None or start.tzinfo is None:
+            if choice is None:
                 raise ServiceError("Please choose one of the times below.")
-            appointment_reschedule(appointment=appointment, start=start, by_staff=False)
+            appointment_reschedule(appointment=appointment, start=choice[0], by_staff=False)
         except ServiceError as error_raised:
             error = _kindly(error_raised)
         else:
@@ -300,7 +331,7 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     context = {"appointment": appointment, "token": token, "week": week, "error": error, "service": appointment.service}
     context |= {
         "practitioner": appointment.practitioner,
-        "this_monday": monday_of(timezone.localdate(timezone=week.zone)),
+        "this_monday": _this_monday(week),
     }
     context["action"] = reverse("booking:manage-reschedule", args=[token])
     return render(request, "booking/reschedule.html", context, status=400 if error else 200)
@@ -315,25 +346,28 @@ def _stored_as_typed(answers: dict) -> dict:
 @require_http_methods(["GET", "POST"])
 @rate_limited("MANAGE_THROTTLE_RATE", methods=("POST",))
 def manage_intake(request: HttpRequest, token: str) -> HttpResponse:
-    """Complete or update the health questions, for the patient holding this appointment's link."""
+    """Complete or update the health questions given with this appointment (never the rest of the record)."""
     appointment = _managed(token)
-    patient = appointment.patient
-    current = intake_current(patient)
-    initial = _stored_as_typed(current.answers) if current else {}
-    initial |= {"reminders_opt_in": patient.reminders_opt_in, "education_opt_in": patient.education_opt_in}
-    form = IntakeForm(request.POST or None, initial=initial, patient_name=patient.full_name, prefix="intake")
+    given = intake_for_appointment(appointment)
+    initial = _stored_as_typed(given.answers) if given else {}
+    form = IntakeForm(
+        request.POST or None,
+        initial=initial,
+        patient_name=given.consent_name if given else appointment.patient.full_name,
+        with_preferences=False,
+        prefix="intake",
+    )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         intake_submit(
-            patient=patient,
+            patient=appointment.patient,
+            appointment=appointment,
             answers=form.answers,
-            consent_name=data["consent_name"],
-            reminders_opt_in=data["reminders_opt_in"],
-            education_opt_in=data["education_opt_in"],
+            consent_name=form.cleaned_data["consent_name"],
+            consenting_as=form.patient_name,
         )
         messages.success(request, "Thank you: your health questions are saved for your practitioner.")
         return redirect("booking:manage", token=token)
-    context = {"appointment": appointment, "token": token, "intake_form": form, "updating": current is not None}
+    context = {"appointment": appointment, "token": token, "intake_form": form, "updating": given is not None}
     return render(request, "booking/manage_intake.html", context, status=400 if form.errors else 200)
 
 

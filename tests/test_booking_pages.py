@@ -47,6 +47,12 @@ def details_of(patient, **intake) -> dict:
     }
 
 
+def confirm_booking(client, patient, **kwargs):
+    """Press "Confirm booking" on the review page, which names the hold it shows."""
+    held = client.session.get("booking", {}).get("hold")
+    return client.post(reverse("booking:confirm"), {**details_of(patient), "hold": str(held)}, **kwargs)
+
+
 def hold_tuesday_ten(client, service, who="mei-chen"):
     return client.post(reverse("booking:hold", args=[service.slug, who]), {"start": TUESDAY_TEN})
 
@@ -96,7 +102,7 @@ def test_a_new_patient_books_through_the_pages(client, dr_chen, follow_up, alice
     assert review.status_code == 200
     assert "Review and confirm" in review.content.decode()
 
-    confirmed = client.post(reverse("booking:confirm"), details_of(alice))
+    confirmed = confirm_booking(client, alice)
     appointment.refresh_from_db()
     assert appointment.status == Status.BOOKED
     assert appointment.patient.email == "alice@example.org"
@@ -140,7 +146,7 @@ def test_a_hold_lost_before_confirming_sends_the_patient_back_with_details_kept(
     client.post(reverse("booking:details"), details_of(alice))
     time_machine.move_to(monday_morning + timedelta(minutes=30), tick=False)
     appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 10), patient=bob)
-    response = client.post(reverse("booking:confirm"), details_of(alice), follow=True)
+    response = confirm_booking(client, alice, follow=True)
     page = response.content.decode()
     assert "that time was taken while you were filling in the form" in page
     assert response.context["week"].monday == local(2027, 3, 1).date()
@@ -164,10 +170,10 @@ def test_choosing_another_time_releases_the_first_hold(client, dr_chen, follow_u
 def test_a_double_submit_books_once(client, dr_chen, follow_up, alice, monday_morning):
     hold_tuesday_ten(client, follow_up)
     client.post(reverse("booking:details"), details_of(alice))
-    first = client.post(reverse("booking:confirm"), details_of(alice))
-    second = client.post(reverse("booking:confirm"), details_of(alice))
+    first = confirm_booking(client, alice)
+    second = confirm_booking(client, alice)
     assert first.status_code == 302
-    assert second.status_code == 302  # back to the start: the hold is gone from the session
+    assert second["Location"] == first["Location"]  # the second press shows the booking it already made
     assert Appointment.objects.filter(status=Status.BOOKED).count() == 1
 
 
@@ -274,7 +280,7 @@ def test_health_answers_never_reach_a_url_or_the_session(client, dr_chen, follow
     review = client.post(reverse("booking:details"), details_of(alice))
     assert "no-store" in review["Cache-Control"]
     assert "Lower back" not in str(dict(client.session))  # kept for a lost time, but encrypted
-    confirmed = client.post(reverse("booking:confirm"), details_of(alice))
+    confirmed = confirm_booking(client, alice)
     assert "back" not in confirmed["Location"].lower()
 
 
@@ -303,3 +309,93 @@ def test_updating_the_intake_starts_from_the_current_answers(client, alices_book
     refused = client.post(reverse("booking:manage-intake", args=[token]), intake_post(alice, consent_name="Bob"))
     assert refused.status_code == 400
     assert "Lower back pain since moving house" in refused.content.decode()
+
+
+def test_a_review_from_another_window_does_not_book_a_different_time(client, dr_chen, follow_up, alice, monday_morning):
+    hold_tuesday_ten(client, follow_up)
+    client.post(reverse("booking:details"), details_of(alice))
+    reviewed_hold = client.session["booking"]["hold"]
+    two_pm = {"start": "2027-03-02T14:00:00-05:00"}
+    client.post(reverse("booking:hold", args=["follow-up", "mei-chen"]), two_pm)  # the other window
+    stale = client.post(reverse("booking:confirm"), {**details_of(alice), "hold": str(reviewed_hold)})
+    assert stale["Location"] == reverse("booking:details")
+    assert not Appointment.objects.filter(status=Status.BOOKED).exists()
+
+
+def test_no_preference_books_the_practitioner_named_on_the_button(
+    client, dr_chen, dr_okafor, follow_up, monday_morning
+):
+    page = client.get(reverse("booking:times", args=["follow-up", "any"])).content.decode()
+    value = f"2027-03-02T15:00:00+00:00|{dr_okafor.pk}"
+    assert f'value="{value}"' in page
+    client.post(reverse("booking:hold", args=["follow-up", "any"]), {"start": value})
+    assert Appointment.objects.get(status=Status.HELD).practitioner == dr_okafor
+
+
+@pytest.mark.parametrize("week", ["2027-02-30", "0001-01-02", "9999-12-31", "soon"])
+def test_odd_weeks_show_the_first_week_instead_of_failing(client, dr_chen, follow_up, monday_morning, week):
+    response = client.get(reverse("booking:times", args=["follow-up", "mei-chen"]) + f"?week={week}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("start", ["2027-02-30T10:00:00-05:00", "2027-03-02T10:00:00+99:00", "x" * 5000, "10:00|abc"])
+def test_odd_times_are_refused_kindly(client, dr_chen, follow_up, monday_morning, start):
+    response = client.post(reverse("booking:hold", args=["follow-up", "any"]), {"start": start})
+    assert response.status_code == 400
+    assert "Please choose one of the times" in response.content.decode()
+
+
+def test_a_returning_patient_whose_name_is_spelled_differently_still_books(
+    client, dr_chen, follow_up, alice, monday_morning
+):
+    appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 3, 10), patient=alice)
+    alicia = type(alice)("Alicia", alice.last_name, alice.email, alice.phone, alice.date_of_birth)
+    hold_tuesday_ten(client, follow_up)
+    client.post(reverse("booking:details"), details_of(alicia))
+    confirmed = confirm_booking(client, alicia)
+    assert confirmed.status_code == 302
+    booked = Appointment.objects.get(start=local(2027, 3, 2, 10), status=Status.BOOKED)
+    assert booked.intakes.get().consent_name == "Alicia Moreau"
+
+
+def test_a_stranger_with_a_patients_email_and_birth_date_cannot_read_or_change_their_record(
+    client, dr_chen, follow_up, alice, monday_morning
+):
+    from patients.services import intake_submit
+
+    real = appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 3, 10), patient=alice)
+    answers = details_of(alice)
+    secret = {key.removeprefix("intake-"): value for key, value in answers.items() if key.startswith("intake-")}
+    for name in ("consent_name", "privacy_read", "reminders_opt_in"):
+        secret.pop(name)
+    intake_submit(
+        patient=real.patient,
+        appointment=real,
+        answers={**secret, "reason": "A private worry"},
+        consent_name="Alice Moreau",
+    )
+    hold_tuesday_ten(client, follow_up)  # the stranger books with Alice's details and turns reminders off
+    stranger = {**details_of(alice)}
+    stranger.pop("intake-reminders_opt_in")
+    client.post(reverse("booking:details"), stranger)
+    held = client.session["booking"]["hold"]
+    landed = client.post(reverse("booking:confirm"), {**stranger, "hold": str(held)})
+    real.patient.refresh_from_db()
+    assert real.patient.reminders_opt_in is True
+    token = landed["Location"].split("/")[2]
+    intake_page = client.get(reverse("booking:manage-intake", args=[token])).content.decode()
+    assert "A private worry" not in intake_page
+
+
+def test_manage_links_never_reach_the_logs(client, alices_booking, caplog):
+    import logging
+
+    from backend.logging import RedactManageLinks
+
+    token = manage_token(alices_booking)
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "Not Found: %s", (f"/manage/{token}/x",), None
+    )
+    RedactManageLinks().filter(record)
+    assert token not in record.getMessage()
+    assert record.getMessage() == "Not Found: /manage/…/x"

@@ -9,6 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0001_initial'),
+        ('scheduling', '0001_initial'),
     ]
 
     operations = [
@@ -33,6 +34,7 @@ class Migration(migrations.Migration):
                 ('consent_at', models.DateTimeField()),
                 ('privacy_notice_version', models.CharField(max_length=32)),
                 ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='intakes', to='patients.patient')),
+                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='intakes', to='scheduling.appointment')),
             ],
             options={
                 'ordering': ['-submitted_at', '-id'],

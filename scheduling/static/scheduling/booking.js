@@ -15,7 +15,7 @@
   document.querySelectorAll("button[name=start][value]").forEach(function (button) {
     var local = document.createElement("span");
     local.className = "local-time";
-    local.textContent = " (" + format.format(new Date(button.value)) + " your time)";
+    local.textContent = " (" + format.format(new Date(button.value.split("|")[0])) + " your time)";
     button.appendChild(local);
   });
 })();

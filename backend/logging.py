@@ -1,0 +1,18 @@
+"""Logging filters: what must never reach a log line."""
+
+import logging
+import re
+
+# A manage link opens a patient's appointment and the health answers given with it: it is a password.
+_MANAGE_LINK = re.compile(r"/manage/[^/\s\"']+")
+
+
+class RedactManageLinks(logging.Filter):
+    """Replaces the token of every /manage/<token>/ path in a record with "…" (Django logs 4xx paths)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/manage/" in message:
+            record.msg = _MANAGE_LINK.sub("/manage/…", message)
+            record.args = ()
+        return True
