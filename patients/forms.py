@@ -21,7 +21,7 @@ _LONG_TEXT = {"reason", "goals", "medications", "allergies"}
 
 
 def _field_for(question: Question) -> forms.Field:
-    label = question.label
+    label = f"{question.label} (required)" if question.required else question.label
     if question.kind == "scale":
         return forms.IntegerField(label=label, required=False, widget=forms.NumberInput(attrs={"min": 0, "max": 10}))
     if question.kind == "choice":

@@ -173,6 +173,7 @@ def bookable_slots(
     location_id: int | None = None,
     now: datetime | None = None,
     source: str = Appointment.Source.ONLINE,
+    exclude_appointment_id: int | None = None,
 ) -> Availability:
     """Bookable slots for `service` on the calendar dates [start_date, end_date] of `tz`.
 
@@ -188,6 +189,7 @@ def bookable_slots(
         source=source,
         practitioner_ids=None if practitioner_id is None else [practitioner_id],
         location_id=location_id,
+        exclude_appointment_id=exclude_appointment_id,
     )
     zone = tz or (inputs.locations[min(inputs.locations)].zone if inputs.locations else guess)
     slots = availability.bookable_slots(
@@ -203,6 +205,7 @@ def next_bookable_slot(
     practitioner_id: int | None = None,
     now: datetime | None = None,
     horizon_days: int,
+    exclude_appointment_id: int | None = None,
 ) -> tuple[Slot, ZoneInfo] | None:
     """The first bookable slot on or after the local date `after` (and its location's zone), up to the horizon."""
     now = now or timezone.now()
@@ -216,6 +219,7 @@ def next_bookable_slot(
             end_date=min(first + chunk, last),
             practitioner_id=practitioner_id,
             now=now,
+            exclude_appointment_id=exclude_appointment_id,
         )
         if found.slots:
             return found.slots[0], found.zone
@@ -262,30 +266,21 @@ def week_of_slots(
     monday: date | None,
     practitioner_id: int | None = None,
     now: datetime | None = None,
+    moving: int | None = None,
 ) -> Week:
-    """The week starting `monday`, or, without one, the week of the next bookable time."""
+    """The week starting `monday`, or, without one, the week of the next bookable time.
+
+    `moving`: the appointment being rescheduled, whose own time does not stand in its way.
+    """
     now = now or timezone.now()
     horizon = Clinic.load().horizon_days
+    search = {"practitioner_id": practitioner_id, "now": now, "exclude_appointment_id": moving}
     if monday is None:
-        first = next_bookable_slot(
-            service=service, after=now.date(), practitioner_id=practitioner_id, now=now, horizon_days=horizon
-        )
+        first = next_bookable_slot(service=service, after=now.date(), horizon_days=horizon, **search)
         monday = monday_of(first[0].start.astimezone(first[1]).date() if first else now.date())
-    found = bookable_slots(
-        service=service,
-        start_date=monday,
-        end_date=monday + timedelta(days=6),
-        practitioner_id=practitioner_id,
-        now=now,
-    )
+    found = bookable_slots(service=service, start_date=monday, end_date=monday + timedelta(days=6), **search)
     by_day: dict[date, list[Slot]] = {monday + timedelta(days=offset): [] for offset in range(7)}
     for slot in found.slots:
         by_day.setdefault(slot.start.astimezone(found.zone).date(), []).append(slot)
-    following = next_bookable_slot(
-        service=service,
-        after=monday + timedelta(days=7),
-        practitioner_id=practitioner_id,
-        now=now,
-        horizon_days=horizon,
-    )
+    following = next_bookable_slot(service=service, after=monday + timedelta(days=7), horizon_days=horizon, **search)
     return Week(monday, found.zone, sorted(by_day.items()), following)

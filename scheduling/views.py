@@ -326,7 +326,10 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, "Your appointment has been moved.")
             return redirect("booking:manage", token=token)
     week = week_of_slots(
-        service=appointment.service, monday=_week_param(request), practitioner_id=appointment.practitioner_id
+        service=appointment.service,
+        monday=_week_param(request),
+        practitioner_id=appointment.practitioner_id,
+        moving=appointment.pk,
     )
     context = {"appointment": appointment, "token": token, "week": week, "error": error, "service": appointment.service}
     context |= {

@@ -399,3 +399,9 @@ def test_manage_links_never_reach_the_logs(client, alices_booking, caplog):
     RedactManageLinks().filter(record)
     assert token not in record.getMessage()
     assert record.getMessage() == "Not Found: /manage/…/x"
+
+
+def test_moving_offers_the_times_next_to_the_current_one(client, alices_booking):
+    page = client.get(reverse("booking:manage-reschedule", args=[manage_token(alices_booking)]))
+    offered = [slot.start for _day, slots in page.context["week"].days for slot in slots]
+    assert local(2027, 3, 2, 10, 30) in offered  # overlaps the current 10:00 visit, which will move out of the way

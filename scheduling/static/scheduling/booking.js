@@ -1,3 +1,10 @@
+// After a form comes back with mistakes, move focus to the summary so a screen reader announces it.
+(function () {
+  "use strict";
+  var summary = document.getElementById("form-errors");
+  if (summary) summary.focus();
+})();
+
 // Progressive enhancement for the week of times: when the patient's device is in another time zone than the
 // clinic, say so and show each time in both. Without JavaScript the page is complete in the clinic's zone.
 (function () {
