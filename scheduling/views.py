@@ -295,10 +295,13 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
-@require_POST
-@rate_limited("MANAGE_THROTTLE_RATE")
+@require_http_methods(["GET", "POST"])
+@rate_limited("MANAGE_THROTTLE_RATE", methods=("POST",))
 def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    """Ask once more, then cancel: a cancelled time may be gone by the time the patient regrets it."""
     appointment = _managed(token)
+    if request.method == "GET":
+        return render(request, "booking/manage_cancel.html", {"appointment": appointment, "token": token})
     try:
         appointment_cancel(appointment=appointment, by_staff=False, reason=request.POST.get("reason", "")[:300])
     except ServiceError as error:
