@@ -1,8 +1,11 @@
 """Helpers shared by the server-rendered pages."""
 
+import hashlib
+import hmac
 from collections.abc import Callable, Iterable
 from functools import wraps
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -33,3 +36,9 @@ def rate_limited(setting_name: str, methods: Iterable[str] = ("GET", "POST")) ->
         return limited
 
     return decorator
+
+
+def client_key(request: HttpRequest) -> str:
+    """A keyed hash of the client's address (as the rate limits see it): it identifies without storing the address."""
+    address = _throttle("BOOKING_THROTTLE_RATE").get_ident(request)
+    return hmac.new(settings.SECRET_KEY.encode(), f"client:{address}".encode(), hashlib.sha256).hexdigest()[:32]

@@ -258,6 +258,9 @@ class Appointment(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOOKED)
     source = models.CharField(max_length=16, choices=Source.choices)
     held_until = models.DateTimeField(null=True, blank=True)
+    # Who is holding: a keyed hash of the client's address, never the address itself. It caps how many
+    # times one client can hold at once, so nobody can keep a day blocked by holding every slot.
+    held_by = models.CharField(max_length=64, blank=True, db_index=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=300, blank=True)
     late_cancellation = models.BooleanField(default=False)

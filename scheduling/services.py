@@ -217,15 +217,39 @@ def appointment_book(
     return _take(service, start, patient, practitioner, source, now or timezone.now())
 
 
+# How many times one client may hold at once: a family booking together needs a few, not a day's worth.
+MAX_LIVE_HOLDS_PER_CLIENT = 3
+
+
 def appointment_hold(
-    *, service: Service, start: datetime, practitioner: Practitioner | None = None, now: datetime | None = None
+    *,
+    service: Service,
+    start: datetime,
+    practitioner: Practitioner | None = None,
+    held_by: str = "",
+    now: datetime | None = None,
 ) -> Appointment:
     """Keep `start` for a patient still filling in the booking form, for the clinic's hold minutes.
 
     A live hold counts like a booking (for availability and for the exclusion constraints); once it
     runs out it counts for nothing, and the periodic task or the next booking nearby releases it.
+    `held_by` names the client (a keyed hash); one client holds at most MAX_LIVE_HOLDS_PER_CLIENT times.
     """
-    return _take(service, start, None, practitioner, Source.ONLINE, now or timezone.now())
+    now = now or timezone.now()
+    if held_by and _live_holds(held_by, now) >= MAX_LIVE_HOLDS_PER_CLIENT:
+        raise Conflict(
+            "You are already holding several times. Please finish one booking, or wait a few minutes.",
+            code="too_many_holds",
+        )
+    held = _take(service, start, None, practitioner, Source.ONLINE, now)
+    if held_by:
+        Appointment.objects.filter(pk=held.pk).update(held_by=held_by)
+        held.held_by = held_by
+    return held
+
+
+def _live_holds(held_by: str, now: datetime) -> int:
+    return Appointment.objects.filter(status=Status.HELD, held_until__gte=now, held_by=held_by).count()
 
 
 def _take(

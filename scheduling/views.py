@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from backend.errors import Conflict, ServiceError
-from backend.pages import rate_limited
+from backend.pages import client_key, rate_limited
 from notifications.calendar import appointment_calendar
 from patients.encryption import decrypt, encrypt
 from patients.forms import IntakeForm
@@ -116,13 +116,17 @@ def _hold_instead(request: HttpRequest, service: Service, practitioner: Practiti
     """Hold the new time, then let the old one go; the old one is given up first only when it is in the way."""
     previous = _held(request)
     previous = previous if previous is not None and previous.status == Appointment.Status.HELD else None
+    client = client_key(request)
+    if previous is not None:
+        # The hold this page replaces does not count against the client's limit.
+        Appointment.objects.filter(pk=previous.pk, status=Appointment.Status.HELD).update(held_by="")
     try:
-        held = appointment_hold(service=service, practitioner=practitioner, start=start)
+        held = appointment_hold(service=service, practitioner=practitioner, start=start, held_by=client)
     except SlotUnavailable:
         if previous is None:
             raise
         appointment_release_hold(appointment=previous)
-        return appointment_hold(service=service, practitioner=practitioner, start=start)
+        return appointment_hold(service=service, practitioner=practitioner, start=start, held_by=client)
     if previous is not None:
         appointment_release_hold(appointment=previous)
     return held

@@ -405,3 +405,18 @@ def test_moving_offers_the_times_next_to_the_current_one(client, alices_booking)
     page = client.get(reverse("booking:manage-reschedule", args=[manage_token(alices_booking)]))
     offered = [slot.start for _day, slots in page.context["week"].days for slot in slots]
     assert local(2027, 3, 2, 10, 30) in offered  # overlaps the current 10:00 visit, which will move out of the way
+
+
+def test_one_client_cannot_hold_a_whole_day(dr_chen, follow_up, monday_morning):
+    from django.test import Client
+
+    times = ["2027-03-02T09:00:00-05:00", "2027-03-02T11:00:00-05:00", "2027-03-02T13:00:00-05:00"]
+    for start in times:  # three windows (a family booking together) are fine
+        response = Client().post(reverse("booking:hold", args=["follow-up", "mei-chen"]), {"start": start})
+        assert response.status_code == 302
+    fourth = Client().post(
+        reverse("booking:hold", args=["follow-up", "mei-chen"]), {"start": "2027-03-02T15:00:00-05:00"}
+    )
+    assert fourth.status_code == 409
+    assert "already holding several times" in fourth.content.decode()
+    assert Appointment.objects.filter(status=Status.HELD).count() == 3

@@ -116,6 +116,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('held', 'Held'), ('booked', 'Booked'), ('arrived', 'Arrived'), ('completed', 'Completed'), ('cancelled', 'Cancelled'), ('no_show', 'No Show')], default='booked', max_length=16)),
                 ('source', models.CharField(choices=[('online', 'Online'), ('staff', 'Staff')], max_length=16)),
                 ('held_until', models.DateTimeField(blank=True, null=True)),
+                ('held_by', models.CharField(blank=True, db_index=True, max_length=64)),
                 ('cancelled_at', models.DateTimeField(blank=True, null=True)),
                 ('cancellation_reason', models.CharField(blank=True, max_length=300)),
                 ('late_cancellation', models.BooleanField(default=False)),
