@@ -198,35 +198,6 @@ def bookable_slots(
     return Availability(slots, zone)
 
 
-def next_bookable_slot(
-    *,
-    service: Service,
-    after: date,
-    practitioner_id: int | None = None,
-    now: datetime | None = None,
-    horizon_days: int,
-    exclude_appointment_id: int | None = None,
-) -> tuple[Slot, ZoneInfo] | None:
-    """The first bookable slot on or after the local date `after` (and its location's zone), up to the horizon."""
-    now = now or timezone.now()
-    last = now.date() + timedelta(days=horizon_days + 1)
-    chunk = timedelta(days=31)
-    first = after
-    while first <= last:
-        found = bookable_slots(
-            service=service,
-            start_date=first,
-            end_date=min(first + chunk, last),
-            practitioner_id=practitioner_id,
-            now=now,
-            exclude_appointment_id=exclude_appointment_id,
-        )
-        if found.slots:
-            return found.slots[0], found.zone
-        first += chunk + timedelta(days=1)
-    return None
-
-
 @dataclass
 class Week:
     """A week of bookable times in the clinic's zone, as the booking page shows it."""
@@ -270,17 +241,31 @@ def week_of_slots(
 ) -> Week:
     """The week starting `monday`, or, without one, the week of the next bookable time.
 
-    `moving`: the appointment being rescheduled, whose own time does not stand in its way.
+    One load of the engine's inputs from now to the horizon, one run of the engine: the first free time,
+    the week and the next free time after it all come from that one list (online bookings can't fall
+    outside it). `moving`: the appointment being rescheduled, whose own time does not stand in its way.
     """
     now = now or timezone.now()
-    horizon = Clinic.load().horizon_days
-    search = {"practitioner_id": practitioner_id, "now": now, "exclude_appointment_id": moving}
+    span = (now, now + timedelta(days=Clinic.load().horizon_days + 1))
+    inputs = engine_inputs(
+        service=service,
+        span=span,
+        now=now,
+        source=Appointment.Source.ONLINE,
+        practitioner_ids=None if practitioner_id is None else [practitioner_id],
+        exclude_appointment_id=moving,
+    )
+    zone = inputs.locations[min(inputs.locations)].zone if inputs.locations else ZoneInfo("UTC")
+    slots = availability.bookable_slots(inputs.rules, inputs.calendars, inputs.locations, span)
+
+    def local_day(slot: Slot) -> date:
+        return slot.start.astimezone(zone).date()
+
     if monday is None:
-        first = next_bookable_slot(service=service, after=now.date(), horizon_days=horizon, **search)
-        monday = monday_of(first[0].start.astimezone(first[1]).date() if first else now.date())
-    found = bookable_slots(service=service, start_date=monday, end_date=monday + timedelta(days=6), **search)
+        monday = monday_of(local_day(slots[0]) if slots else now.astimezone(zone).date())
     by_day: dict[date, list[Slot]] = {monday + timedelta(days=offset): [] for offset in range(7)}
-    for slot in found.slots:
-        by_day.setdefault(slot.start.astimezone(found.zone).date(), []).append(slot)
-    following = next_bookable_slot(service=service, after=monday + timedelta(days=7), horizon_days=horizon, **search)
-    return Week(monday, found.zone, sorted(by_day.items()), following)
+    for slot in slots:
+        if local_day(slot) in by_day:
+            by_day[local_day(slot)].append(slot)
+    later = next((slot for slot in slots if local_day(slot) >= monday + timedelta(days=7)), None)
+    return Week(monday, zone, sorted(by_day.items()), (later, zone) if later else None)
