@@ -132,9 +132,15 @@ def _hold_instead(request: HttpRequest, service: Service, practitioner: Practiti
     return held
 
 
+# An abandoned booking's contact details go with its session after this long, not after Django's two weeks.
+BOOKING_SESSION_SECONDS = 2 * 60 * 60
+
+
 def _session_update(request: HttpRequest, **values: object) -> None:
     """The booking in progress: the held time, and what the patient typed (intake answers encrypted)."""
     request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), **values}
+    if not request.user.is_authenticated:
+        request.session.set_expiry(BOOKING_SESSION_SECONDS)
 
 
 def _kindly(error: ServiceError) -> str:
@@ -235,7 +241,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
         appointment = appointment_confirm_hold(appointment=held, patient=details_form.details())
     except ServiceError as error:
         return _confirm_failed(request, held, (details_form, intake_form), error)
-    request.session[SESSION_KEY] = {"confirmed": appointment.pk}
+    request.session[SESSION_KEY] = {"confirmed": appointment.pk}  # what was typed goes; the booking stays
     _intake_record(request, appointment, intake_form, new_patient=new_patient)
     return redirect("booking:manage", token=manage_token(appointment))
 

@@ -420,3 +420,9 @@ def test_one_client_cannot_hold_a_whole_day(dr_chen, follow_up, monday_morning):
     assert fourth.status_code == 409
     assert "already holding several times" in fourth.content.decode()
     assert Appointment.objects.filter(status=Status.HELD).count() == 3
+
+
+def test_an_abandoned_booking_forgets_its_details_within_hours(client, dr_chen, follow_up, alice, monday_morning):
+    hold_tuesday_ten(client, follow_up)
+    client.post(reverse("booking:details"), details_of(alice))
+    assert client.session.get_expiry_age() <= 2 * 60 * 60
