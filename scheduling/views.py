@@ -195,6 +195,7 @@ def _forms(request: HttpRequest) -> tuple[PatientDetailsForm, IntakeForm]:
 def _details_page(request: HttpRequest, held: Appointment, forms: tuple, status: int = 200) -> HttpResponse:
     details_form, intake_form = forms
     context = {"held": held, "form": details_form, "intake_form": intake_form, "step": 4}
+    context["hold_lapsed"] = held.status != Appointment.Status.HELD or held.held_until < timezone.now()
     return render(request, "booking/details.html", context, status=status)
 
 
