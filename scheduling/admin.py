@@ -93,8 +93,8 @@ class ClosureAdmin(admin.ModelAdmin):
 
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
-    list_display = ["start", "practitioner", "service", "patient", "room", "status", "source"]
-    list_filter = ["status", "source", "practitioner", "location"]
+    list_display = ["start", "practitioner", "service", "patient", "room", "status", "source", "review_reason"]
+    list_filter = ["status", "source", "practitioner", "location", ("review_reason", admin.EmptyFieldListFilter)]
     date_hierarchy = "start"
     list_select_related = ["practitioner", "service", "patient", "room"]
     exclude = ["manage_key"]

@@ -261,6 +261,8 @@ class Appointment(models.Model):
     # Who is holding: a keyed hash of the client's address, never the address itself. It caps how many
     # times one client can hold at once, so nobody can keep a day blocked by holding every slot.
     held_by = models.CharField(max_length=64, blank=True, db_index=True)
+    # Set when a rule could not be applied without telling a stranger something: the front desk follows up.
+    review_reason = models.CharField(max_length=200, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=300, blank=True)
     late_cancellation = models.BooleanField(default=False)

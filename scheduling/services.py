@@ -102,15 +102,24 @@ def _check_offer(service: Service, practitioner: Practitioner | None, source: st
     return [practitioner]
 
 
-def _check_new_patient(service: Service, patient: Patient | None) -> None:
+RETURNING_PATIENT_REVIEW = "A returning patient booked a treatment for new patients online."
+
+
+def _check_new_patient(service: Service, patient: Patient | None, *, matched_on_details: bool) -> str:
+    """Refuse a returning patient a new-patients-only treatment, or, when the record was only matched on
+    an email and birth date someone typed, book it and return a note for the front desk instead: a refusal
+    would tell a stranger that this person has been treated at the clinic."""
     if not service.new_patients_only or patient is None:
-        return
-    if patient.appointments.filter(status__in=[Status.BOOKED, Status.ARRIVED, Status.COMPLETED]).exists():
-        raise NotBookable(
-            f"{service.name} is for new patients; please choose a follow-up treatment.",
-            field="service",
-            code="new_patients_only",
-        )
+        return ""
+    if not patient.appointments.filter(status__in=[Status.BOOKED, Status.ARRIVED, Status.COMPLETED]).exists():
+        return ""
+    if matched_on_details:
+        return RETURNING_PATIENT_REVIEW
+    raise NotBookable(
+        f"{service.name} is for new patients; please choose a follow-up treatment.",
+        field="service",
+        code="new_patients_only",
+    )
 
 
 def _check_patient_free(
@@ -287,11 +296,11 @@ def _book(
         now=now, practitioner_ids=[candidate.id for candidate in candidates], location_ids=location_ids, patient=known
     )
     chosen, verdict = _find_place(service, candidates, start, now, source, exclude=None)
-    held_until = None
+    held_until, review = None, ""
     if patient is None:
         held_until = now + timedelta(minutes=Clinic.load().hold_minutes)
     else:
-        known = _patient_for(service, start, patient, known, now, exclude=None)
+        known, review = _patient_for(service, start, patient, known, now, exclude=None, source=source)
     return Appointment.objects.create(
         patient=known,
         practitioner=chosen,
@@ -304,6 +313,7 @@ def _book(
         status=Status.BOOKED if held_until is None else Status.HELD,
         held_until=held_until,
         source=source,
+        review_reason=review,
     )
 
 
@@ -314,15 +324,18 @@ def _patient_for(
     known: Patient | None,
     now: datetime,
     exclude: int | None,
-) -> Patient:
-    """The patient's own rules, then their record (created only now, when the booking will be made).
+    source: str,
+) -> tuple[Patient, str]:
+    """The patient's own rules, then their record (created only now, when the booking will be made), and
+    a note for the front desk if a rule was left to them.
 
     Consulted only once the time itself is known to be bookable, so the answer to a time that breaks a
     rule never depends on who asked.
     """
-    _check_new_patient(service, known)
+    unproven = source == Source.ONLINE and isinstance(patient, PatientDetails)  # staff know who is calling
+    review = _check_new_patient(service, known, matched_on_details=unproven)
     _check_patient_free(known, start, start + service.duration, now, exclude=exclude)
-    return known if known is not None else patient_find_or_create(patient)
+    return (known if known is not None else patient_find_or_create(patient)), review
 
 
 def appointment_confirm_hold(
@@ -354,9 +367,14 @@ def _confirm_hold(appointment: Appointment, patient: Patient | PatientDetails, n
     if held.status != Status.HELD or held.held_until is None or held.held_until < now:
         return None
     known = patient_find(patient) if isinstance(patient, PatientDetails) else patient
-    known = _patient_for(held.service, held.start, patient, known, now, exclude=held.pk)
+    known, review = _patient_for(held.service, held.start, patient, known, now, exclude=held.pk, source=held.source)
     updated = Appointment.objects.filter(pk=held.pk, status=Status.HELD, version=held.version).update(
-        patient=known, status=Status.BOOKED, held_until=None, version=F("version") + 1, updated_at=now
+        patient=known,
+        status=Status.BOOKED,
+        held_until=None,
+        review_reason=review,
+        version=F("version") + 1,
+        updated_at=now,
     )
     if updated != 1:
         return None

@@ -290,15 +290,27 @@ def test_it_refuses_services_not_bookable_online_but_lets_staff_book_them(
     assert Appointment.objects.get().source == "staff"
 
 
-def test_it_keeps_new_patient_services_for_new_patients(api, dr_chen, downtown, follow_up, alice, monday_morning):
+def test_it_keeps_new_patient_services_for_new_patients_without_telling_strangers(
+    api, staff_api, dr_chen, downtown, follow_up, alice, monday_morning
+):
     initial = ServiceFactory(slug="initial", duration_minutes=90, new_patients_only=True)
     dr_chen.services.add(initial)
     first = api.post("/api/v1/appointments/", booking(initial, dr_chen, TUESDAY_TEN, alice), format="json")
+    # Online, anyone who knows Alice's email and birth date could be asking: the answer must not reveal that she
+    # has been treated here. The booking is made and flagged for the front desk.
     again = api.post(
         "/api/v1/appointments/", booking(initial, dr_chen, "2027-03-03T10:00:00-05:00", alice), format="json"
     )
-    assert first.status_code == 201
-    assert_error(again, 400, "new_patients_only", "service")
+    assert first.status_code == again.status_code == 201
+    assert set(first.json()) == set(again.json())
+    flagged = Appointment.objects.get(pk=again.json()["id"])
+    assert flagged.review_reason == "A returning patient booked a treatment for new patients online."
+    assert Appointment.objects.get(pk=first.json()["id"]).review_reason == ""
+    # Staff know who they are talking to: they are told.
+    by_staff = staff_api.post(
+        "/api/v1/appointments/", booking(initial, dr_chen, "2027-03-04T10:00:00-05:00", alice), format="json"
+    )
+    assert_error(by_staff, 400, "new_patients_only", "service")
 
 
 def test_it_lets_staff_book_inside_the_minimum_notice(staff_api, dr_chen, follow_up, alice, monday_morning):

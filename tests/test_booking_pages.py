@@ -426,3 +426,24 @@ def test_an_abandoned_booking_forgets_its_details_within_hours(client, dr_chen, 
     hold_tuesday_ten(client, follow_up)
     client.post(reverse("booking:details"), details_of(alice))
     assert client.session.get_expiry_age() <= 2 * 60 * 60
+
+
+def test_the_pages_never_tell_whether_someone_has_been_before(client, dr_chen, downtown, alice, bob, monday_morning):
+    from django.test import Client
+
+    initial = ServiceFactory(slug="initial", name="Initial consultation", duration_minutes=90, new_patients_only=True)
+    dr_chen.services.add(initial)
+    appointment_book(service=initial, practitioner=dr_chen, start=local(2027, 3, 5, 10), patient=alice)
+
+    def book_initial(patient, start: str):
+        browser = Client()
+        browser.post(reverse("booking:hold", args=["initial", "mei-chen"]), {"start": start})
+        browser.post(reverse("booking:details"), details_of(patient))
+        return confirm_booking(browser, patient)
+
+    known = book_initial(alice, "2027-03-02T09:00:00-05:00")
+    stranger = book_initial(bob, "2027-03-03T09:00:00-05:00")
+    assert known.status_code == stranger.status_code == 302
+    assert known["Location"].startswith("/manage/")
+    assert stranger["Location"].startswith("/manage/")
+    assert Appointment.objects.get(start=local(2027, 3, 2, 9)).review_reason  # the desk will call Alice

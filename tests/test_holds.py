@@ -78,14 +78,21 @@ def test_a_hold_obeys_the_same_rules_as_a_booking(dr_chen, follow_up, monday_mor
     assert refused.value.code == "too_soon"
 
 
-def test_confirming_checks_the_patients_own_rules(dr_chen, downtown, alice, monday_morning):
+def test_confirming_flags_a_returning_patient_for_a_new_patient_treatment(dr_chen, downtown, alice, monday_morning):
     initial = ServiceFactory(slug="initial", duration_minutes=90, new_patients_only=True)
     dr_chen.services.add(initial)
     appointment_book(service=initial, practitioner=dr_chen, start=local(2027, 3, 3, 10), patient=alice)
     held = appointment_hold(service=initial, practitioner=dr_chen, start=TEN)
-    with pytest.raises(NotBookable) as refused:
+    booked = appointment_confirm_hold(appointment=held, patient=alice)
+    assert booked.status == Status.BOOKED
+    assert booked.review_reason.startswith("A returning patient")
+
+
+def test_confirming_checks_the_patients_own_calendar(dr_chen, dr_okafor, follow_up, alice, monday_morning):
+    appointment_book(service=follow_up, practitioner=dr_okafor, start=TEN, patient=alice)
+    held = appointment_hold(service=follow_up, practitioner=dr_chen, start=TEN)
+    with pytest.raises(SlotUnavailable):
         appointment_confirm_hold(appointment=held, patient=alice)
-    assert refused.value.code == "new_patients_only"
     held.refresh_from_db()
     assert held.status == Status.HELD  # nothing half-done: the hold is still there for another choice
 

@@ -117,6 +117,7 @@ class Migration(migrations.Migration):
                 ('source', models.CharField(choices=[('online', 'Online'), ('staff', 'Staff')], max_length=16)),
                 ('held_until', models.DateTimeField(blank=True, null=True)),
                 ('held_by', models.CharField(blank=True, db_index=True, max_length=64)),
+                ('review_reason', models.CharField(blank=True, max_length=200)),
                 ('cancelled_at', models.DateTimeField(blank=True, null=True)),
                 ('cancellation_reason', models.CharField(blank=True, max_length=300)),
                 ('late_cancellation', models.BooleanField(default=False)),
