@@ -201,8 +201,9 @@ def _details_page(request: HttpRequest, held: Appointment, forms: tuple, status:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@rate_limited("BOOKING_THROTTLE_RATE", methods=("POST",))
 def details(request: HttpRequest) -> HttpResponse:
+    # Not rate-limited: it writes nothing but the session, and a patient correcting a mistake must never be
+    # shut out halfway through the form. The hold before it and the confirmation after it are limited.
     held = _held(request)
     if held is None:
         return redirect("booking:services")
