@@ -4,7 +4,7 @@ import logging
 import re
 
 # A manage link opens a patient's appointment and the health answers given with it: it is a password.
-_MANAGE_LINK = re.compile(r"/manage/[^/\s\"']+")
+_MANAGE_LINK = re.compile(r"/(manage|feeds)/[^/\s\"']+")
 
 
 class RedactManageLinks(logging.Filter):
@@ -12,7 +12,7 @@ class RedactManageLinks(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/manage/" in message:
-            record.msg = _MANAGE_LINK.sub("/manage/…", message)
+        if "/manage/" in message or "/feeds/" in message:
+            record.msg = _MANAGE_LINK.sub(r"/\1/…", message)
             record.args = ()
         return True

@@ -1,9 +1,11 @@
-"""Calendar (.ics) files for an appointment: the patient's "add to calendar", later the emails' attachment.
+"""Calendar (.ics) files: the patient's "add to calendar" (later the emails' attachment), and each
+practitioner's private subscription feed.
 
-What goes in is what a phone's calendar may show anyone glancing at it: the treatment, the practitioner,
-the place and the time. Never the patient's health data.
+What goes in is what a phone's calendar may show anyone glancing at it: the treatment, the practitioner
+(or, in a practitioner's own feed, the patient's initials), the place and the time. Never health data.
 """
 
+from collections.abc import Iterable
 from datetime import UTC
 
 import icalendar
@@ -15,15 +17,39 @@ _STATUS = {Appointment.Status.CANCELLED: "CANCELLED", Appointment.Status.HELD: "
 
 def appointment_calendar(appointment: Appointment, clinic: Clinic) -> bytes:
     """An RFC 5545 VCALENDAR with one VEVENT: stable UID, SEQUENCE that rises with every change, zoned times."""
+    summary = f"{appointment.service.name} with {appointment.practitioner.name}"
+    return _calendar([_event(appointment, clinic, summary)], name=None)
+
+
+def practitioner_feed(appointments: Iterable[Appointment], clinic: Clinic, practitioner_name: str) -> bytes:
+    """A practitioner's own calendar: each visit as the patient's initials and the treatment, nothing more."""
+    events = [
+        _event(appointment, clinic, f"{_initials(appointment)} · {appointment.service.name}")
+        for appointment in appointments
+    ]
+    return _calendar(events, name=f"{clinic.name}: {practitioner_name}")
+
+
+def _initials(appointment: Appointment) -> str:
+    patient = appointment.patient
+    if patient is None:
+        return "Held"
+    return "".join(f"{name[:1].upper()}." for name in (patient.first_name, patient.last_name) if name)
+
+
+def _calendar(events: list[icalendar.Event], name: str | None) -> bytes:
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Meridian//Appointments//EN")
     calendar.add("version", "2.0")
-    calendar.add_component(_event(appointment, clinic))
+    if name:
+        calendar.add("x-wr-calname", name)
+    for event in events:
+        calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
 
 
-def _event(appointment: Appointment, clinic: Clinic) -> icalendar.Event:
+def _event(appointment: Appointment, clinic: Clinic, summary: str, *, for_patient: bool = True) -> icalendar.Event:
     location = appointment.location
     zone = location.zone
     event = icalendar.Event()
@@ -32,10 +58,10 @@ def _event(appointment: Appointment, clinic: Clinic) -> icalendar.Event:
     event.add("dtstamp", appointment.updated_at.astimezone(UTC))
     event.add("dtstart", appointment.start.astimezone(zone))
     event.add("dtend", appointment.end.astimezone(zone))
-    event.add("summary", f"{appointment.service.name} with {appointment.practitioner.name}")
+    event.add("summary", summary)
     event.add("location", ", ".join(part for part in [location.name, " ".join(location.address.split())] if part))
     event.add("status", _STATUS.get(appointment.status, "CONFIRMED"))
     contact = " or ".join(part for part in [clinic.phone, clinic.email] if part)
-    if contact:
+    if contact and for_patient:
         event.add("description", f"{clinic.name}. To change or cancel, use your booking link or contact {contact}.")
     return event

@@ -7,8 +7,10 @@ them but never writes them: a save here would skip the rules and the locks.
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
 
 from scheduling.models import Appointment, Clinic, Closure, Location, Practitioner, Room, Service, TimeOff, WorkingHours
+from scheduling.services import practitioner_feed_renew, practitioner_feed_revoke
 
 
 @admin.register(Clinic)
@@ -83,6 +85,20 @@ class PractitionerAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["services"]
     inlines = [WorkingHoursInline, TimeOffInline]
+    actions = ["renew_calendar_feed", "revoke_calendar_feed"]
+
+    @admin.action(description="Give a new private calendar-feed address (the old one stops working)")
+    def renew_calendar_feed(self, request, queryset) -> None:
+        for practitioner in queryset:
+            key = practitioner_feed_renew(practitioner=practitioner)
+            url = request.build_absolute_uri(reverse("booking:practitioner-feed", args=[key]))
+            self.message_user(request, f"{practitioner.name}: subscribe to {url}")
+
+    @admin.action(description="Turn off the calendar feed")
+    def revoke_calendar_feed(self, request, queryset) -> None:
+        for practitioner in queryset:
+            practitioner_feed_revoke(practitioner=practitioner)
+        self.message_user(request, "Those calendar feeds are turned off.")
 
 
 @admin.register(Closure)

@@ -20,4 +20,5 @@ urlpatterns = [
     path("manage/<str:token>/reschedule/", views.manage_reschedule, name="manage-reschedule"),
     path("manage/<str:token>/intake/", views.manage_intake, name="manage-intake"),
     path("manage/<str:token>/calendar.ics", views.manage_calendar, name="manage-calendar"),
+    path("feeds/<str:key>.ics", views.practitioner_calendar_feed, name="practitioner-feed"),
 ]

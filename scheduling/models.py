@@ -123,6 +123,9 @@ class Practitioner(models.Model):
     active = models.BooleanField(default=True)
     services = models.ManyToManyField(Service, related_name="practitioners", blank=True)
     display_order = models.PositiveSmallIntegerField(default=0)
+    # The secret in the practitioner's private calendar-feed address; empty when there is no feed. A new
+    # key revokes the old address at once.
+    calendar_feed_key = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
 
     class Meta:
         ordering = ["display_order", "name"]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from scheduling import availability
 from scheduling.availability import Busy, LocationCalendar, PractitionerCalendar, Slot, SlotRules, WeeklyHours
-from scheduling.models import Appointment, Clinic, Closure, Room, Service, TimeOff, WorkingHours
+from scheduling.models import Appointment, Clinic, Closure, Practitioner, Room, Service, TimeOff, WorkingHours
 
 # No zone is further than 14 hours from UTC, so a span widened by this much on each side covers every
 # local date it can touch, plus an appointment of up to a working day running across an edge.
@@ -269,3 +269,24 @@ def week_of_slots(
             by_day[local_day(slot)].append(slot)
     later = next((slot for slot in slots if local_day(slot) >= monday + timedelta(days=7)), None)
     return Week(monday, zone, sorted(by_day.items()), (later, zone) if later else None)
+
+
+# How far back a practitioner's feed reaches: last month's visits stay in the phone's calendar.
+FEED_DAYS_BACK = 31
+
+
+def practitioner_by_feed_key(key: str) -> Practitioner | None:
+    if not key:
+        return None
+    return Practitioner.objects.filter(calendar_feed_key=key, active=True).first()
+
+
+def feed_appointments(practitioner: Practitioner, now: datetime | None = None) -> QuerySet[Appointment]:
+    """The practitioner's visits from a month ago on, cancelled ones included (so phones drop them); no holds."""
+    now = now or timezone.now()
+    return (
+        Appointment.objects.filter(practitioner=practitioner, start__gte=now - timedelta(days=FEED_DAYS_BACK))
+        .exclude(status=Appointment.Status.HELD)
+        .select_related("patient", "service", "location")
+        .order_by("start")
+    )

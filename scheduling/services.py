@@ -7,6 +7,7 @@ PostgreSQL exclusion constraints are the backstop: if anything slips past the lo
 and the caller gets a clean 409, never a 500 and never a double booking.
 """
 
+import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -510,3 +511,16 @@ def appointment_set_status(*, appointment: Appointment, status: str, now: dateti
         )
     appointment.refresh_from_db()
     return appointment
+
+
+def practitioner_feed_renew(*, practitioner: Practitioner) -> str:
+    """A new secret address for the practitioner's calendar feed; the old address stops working at once."""
+    key = secrets.token_urlsafe(32)
+    Practitioner.objects.filter(pk=practitioner.pk).update(calendar_feed_key=key)
+    practitioner.calendar_feed_key = key
+    return key
+
+
+def practitioner_feed_revoke(*, practitioner: Practitioner) -> None:
+    Practitioner.objects.filter(pk=practitioner.pk).update(calendar_feed_key="")
+    practitioner.calendar_feed_key = ""

@@ -17,14 +17,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from backend.errors import Conflict, ServiceError
 from backend.pages import client_key, rate_limited
-from notifications.calendar import appointment_calendar
+from notifications.calendar import appointment_calendar, practitioner_feed
 from patients.encryption import decrypt, encrypt
 from patients.forms import IntakeForm
 from patients.services import intake_for_appointment, intake_submit, patient_find
 from scheduling.forms import PatientDetailsForm, parse_day, parse_slot_choice
 from scheduling.manage_tokens import appointment_for_manage_token, manage_token
 from scheduling.models import Appointment, Clinic, Practitioner, Service
-from scheduling.selectors import Week, monday_of, week_of_slots
+from scheduling.selectors import Week, feed_appointments, monday_of, practitioner_by_feed_key, week_of_slots
 from scheduling.services import (
     SlotUnavailable,
     appointment_cancel,
@@ -396,3 +396,14 @@ def manage_calendar(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(appointment_calendar(appointment, Clinic.load()), content_type="text/calendar")
     response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
     return response
+
+
+@never_cache
+@rate_limited("MANAGE_THROTTLE_RATE")
+def practitioner_calendar_feed(request: HttpRequest, key: str) -> HttpResponse:
+    """The practitioner's private subscription: the secret address is the only credential a phone can send."""
+    practitioner = practitioner_by_feed_key(key)
+    if practitioner is None:
+        raise Http404("No calendar at this address.")
+    feed = practitioner_feed(feed_appointments(practitioner), Clinic.load(), practitioner.name)
+    return HttpResponse(feed, content_type="text/calendar")

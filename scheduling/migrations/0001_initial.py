@@ -99,6 +99,7 @@ class Migration(migrations.Migration):
                 ('color', models.CharField(default='#2f6f5e', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Use a colour such as #2f6f5e.')])),
                 ('active', models.BooleanField(default=True)),
                 ('display_order', models.PositiveSmallIntegerField(default=0)),
+                ('calendar_feed_key', models.CharField(blank=True, db_index=True, editable=False, max_length=64)),
                 ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='practitioner', to=settings.AUTH_USER_MODEL)),
                 ('services', models.ManyToManyField(blank=True, related_name='practitioners', to='scheduling.service')),
             ],
