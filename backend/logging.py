@@ -7,12 +7,16 @@ import re
 _MANAGE_LINK = re.compile(r"/(manage|feeds)/[^/\s\"']+")
 
 
+def redact_links(text: str) -> str:
+    return _MANAGE_LINK.sub(r"/\1/…", text)
+
+
 class RedactManageLinks(logging.Filter):
     """Replaces the token of every /manage/<token>/ path in a record with "…" (Django logs 4xx paths)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if "/manage/" in message or "/feeds/" in message:
-            record.msg = _MANAGE_LINK.sub(r"/\1/…", message)
+            record.msg = redact_links(message)
             record.args = ()
         return True
