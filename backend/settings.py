@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "backend",
     "scheduling",
     "patients",
     "notifications",

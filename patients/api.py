@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from backend.api.permissions import HasRole, reads_intake_answers, role_of
 from backend.api.throttles import ManageThrottle
+from backend.audit import audit_record
 from patients import serializers as s
 from patients.models import Intake
 from patients.selectors import intake_current_readable_by, intakes_readable_by
@@ -27,8 +28,11 @@ class _HealthDataView(APIView):
 
 
 def _shaped(intake: Intake, request: Request) -> dict:
-    serializer = s.IntakeSerializer if reads_intake_answers(role_of(request.user)) else s.IntakeSafetySerializer
-    return serializer(intake).data
+    full = reads_intake_answers(role_of(request.user))
+    audit_record(
+        request, "intake.read" if full else "intake.read_flags", patient_id=intake.patient_id, intake_id=intake.pk
+    )
+    return (s.IntakeSerializer if full else s.IntakeSafetySerializer)(intake).data
 
 
 _INTAKE_FOR_ROLE = PolymorphicProxySerializer(
@@ -95,6 +99,8 @@ class AppointmentIntake(_HealthDataView):
         intake = intake_for_appointment(_booked_for_token(request, pk))
         if intake is None:
             raise NotFound("There is no intake for this appointment yet.")
+        audit_record(request, "intake.read", patient_id=intake.patient_id, appointment_id=pk, intake_id=intake.pk,
+                     by_patient_link=True)  # fmt: skip
         return Response(s.IntakeSerializer(intake).data)
 
     @extend_schema(parameters=[_TOKEN_PARAMETER], request=s.IntakeSubmitSerializer, responses=s.IntakeSerializer)
@@ -110,4 +116,6 @@ class AppointmentIntake(_HealthDataView):
         form = s.IntakeSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         intake = intake_submit(patient=appointment.patient, appointment=appointment, **form.validated_data)
+        audit_record(request, "intake.submit", patient_id=intake.patient_id, appointment_id=pk, intake_id=intake.pk,
+                     by_patient_link=True)  # fmt: skip
         return s.IntakeSerializer(intake).data

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from backend.audit import audit_record
 from backend.errors import Conflict, ServiceError
 from backend.pages import client_key, rate_limited
 from notifications.calendar import appointment_calendar, practitioner_feed
@@ -254,7 +255,7 @@ def _intake_record(request: HttpRequest, appointment: Appointment, form: IntakeF
     data = form.cleaned_data
     typed_name = f"{appointment.patient.first_name} {appointment.patient.last_name}" if new_patient else None
     try:
-        intake_submit(
+        intake = intake_submit(
             patient=appointment.patient,
             appointment=appointment,
             answers=form.answers,
@@ -263,6 +264,7 @@ def _intake_record(request: HttpRequest, appointment: Appointment, form: IntakeF
             reminders_opt_in=data["reminders_opt_in"] if new_patient else None,
             education_opt_in=data["education_opt_in"] if new_patient else None,
         )
+        _audit_intake(request, "intake.submit", appointment, intake)
     except ServiceError:
         messages.warning(
             request,
@@ -355,6 +357,17 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "booking/reschedule.html", context, status=400 if error else 200)
 
 
+def _audit_intake(request: HttpRequest, action: str, appointment: Appointment, intake) -> None:
+    audit_record(
+        request,
+        action,
+        patient_id=intake.patient_id,
+        appointment_id=appointment.pk,
+        intake_id=intake.pk,
+        by_patient_link=True,
+    )
+
+
 def _stored_as_typed(answers: dict) -> dict:
     """A stored intake as the form shows it: yes/no for booleans, the rest as they are."""
     return {key: ("yes" if value else "no") if isinstance(value, bool) else value for key, value in answers.items()}
@@ -368,6 +381,8 @@ def manage_intake(request: HttpRequest, token: str) -> HttpResponse:
     appointment = _managed(token)
     given = intake_for_appointment(appointment)
     initial = _stored_as_typed(given.answers) if given else {}
+    if given is not None and request.method == "GET":
+        _audit_intake(request, "intake.read", appointment, given)
     form = IntakeForm(
         request.POST or None,
         initial=initial,
@@ -376,13 +391,14 @@ def manage_intake(request: HttpRequest, token: str) -> HttpResponse:
         prefix="intake",
     )
     if request.method == "POST" and form.is_valid():
-        intake_submit(
+        submitted = intake_submit(
             patient=appointment.patient,
             appointment=appointment,
             answers=form.answers,
             consent_name=form.cleaned_data["consent_name"],
             consenting_as=form.patient_name,
         )
+        _audit_intake(request, "intake.submit", appointment, submitted)
         messages.success(request, "Thank you: your health questions are saved for your practitioner.")
         return redirect("booking:manage", token=token)
     context = {"appointment": appointment, "token": token, "intake_form": form, "updating": given is not None}

@@ -1,0 +1,28 @@
+"""The audit log: who read or changed health data, and when, and from where. Rows are only ever added."""
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    class Actor(models.TextChoices):
+        STAFF = "staff"
+        PATIENT_LINK = "patient_link"  # someone holding an appointment's manage link
+        SYSTEM = "system"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_kind = models.CharField(max_length=16, choices=Actor.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    action = models.CharField(max_length=64, db_index=True)  # e.g. "intake.read", "intake.submit"
+    patient = models.ForeignKey("patients.Patient", null=True, blank=True, on_delete=models.PROTECT)
+    appointment_id = models.BigIntegerField(null=True, blank=True)
+    intake_id = models.BigIntegerField(null=True, blank=True)
+    client = models.CharField(max_length=64, blank=True, help_text="A keyed hash of the client's address.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        default_permissions = ("view",)  # nobody edits or deletes history, not even in the admin
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} by {self.actor_kind}"
