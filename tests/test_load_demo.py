@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from backend.api.permissions import FRONT_DESK, MANAGER, PRACTITIONER, role_of
 from patients.models import Patient
 from scheduling.management.commands.load_demo import DEMO_PASSWORD, PAST_VISITS, PATIENTS, UPCOMING
 from scheduling.models import Appointment, Location, Practitioner, WorkingHours
@@ -74,6 +75,21 @@ def test_it_creates_staff_logins_with_the_demo_password(debug_on, tuesday_mornin
     for user in [manager, front_desk, *practitioner_logins]:
         assert user.check_password(DEMO_PASSWORD), user.username
         assert f"{user.username:<32}{DEMO_PASSWORD}" in out
+    # Each demo login has its role, so the intake API and later the front desk show them the right things.
+    assert role_of(front_desk) == FRONT_DESK
+    assert {role_of(user) for user in practitioner_logins} == {PRACTITIONER}
+    assert role_of(manager) == MANAGER
+
+
+def test_the_roles_migration_creates_the_three_groups(db):
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    Group.objects.all().delete()  # a transactional test before this one may have flushed them
+    importlib.import_module("backend.migrations.0002_roles").create_roles(apps, None)
+    assert set(Group.objects.values_list("name", flat=True)) == {MANAGER, PRACTITIONER, FRONT_DESK}
 
 
 def test_it_keeps_a_password_someone_chose(debug_on, tuesday_morning):

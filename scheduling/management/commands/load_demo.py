@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backend.api.permissions import FRONT_DESK, PRACTITIONER
 from backend.errors import ServiceError
 from patients.models import Patient
 from patients.services import PatientDetails, patient_find_or_create
@@ -127,10 +128,16 @@ class Command(BaseCommand):
 def demo_logins_ensure(practitioner_slugs: list[str]) -> list[tuple[str, str, bool]]:
     """(role, email, uses the demo password) for the manager, the front desk and the demo practitioners."""
     logins = [(login.role, login.email, _demo_login(login.email, superuser=login.superuser)) for login in STAFF]
+    _join(get_user_model().objects.get(username="frontdesk@example.org"), FRONT_DESK)
     demo_practitioners = Practitioner.objects.filter(slug__in=practitioner_slugs, user__isnull=False)
     for practitioner in demo_practitioners.select_related("user").order_by("display_order"):
+        _join(practitioner.user, PRACTITIONER)
         logins.append(("Practitioner", practitioner.user.username, _demo_password_unless_set(practitioner.user)))
     return logins
+
+
+def _join(user: AbstractBaseUser, role: str) -> None:
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
 
 
 def _demo_login(email: str, *, superuser: bool) -> bool:
