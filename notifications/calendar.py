@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC
 
 import icalendar
+from django.http import HttpResponse
 
 from scheduling.models import Appointment, Clinic
 
@@ -19,6 +20,14 @@ def appointment_calendar(appointment: Appointment, clinic: Clinic) -> bytes:
     """An RFC 5545 VCALENDAR with one VEVENT: stable UID, SEQUENCE that rises with every change, zoned times."""
     summary = f"{appointment.service.name} with {appointment.practitioner.name}"
     return _calendar([_event(appointment, clinic, summary)], name=None)
+
+
+def appointment_calendar_download(appointment: Appointment, clinic: Clinic) -> HttpResponse:
+    """The file as a download that no shared cache keeps (it names a person's appointment)."""
+    response = HttpResponse(appointment_calendar(appointment, clinic), content_type="text/calendar")
+    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def practitioner_feed(appointments: Iterable[Appointment], clinic: Clinic, practitioner_name: str) -> bytes:

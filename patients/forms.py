@@ -61,6 +61,11 @@ class IntakeForm(forms.Form):
                 label="Send me short articles that fit why I came (now and then; stop any time)", required=False
             )
 
+    @staticmethod
+    def initial_from(answers: dict) -> dict:
+        """A stored intake as this form shows it: yes/no for booleans, the rest as stored."""
+        return {key: ("yes" if value else "no") if isinstance(value, bool) else value for key, value in answers.items()}
+
     @property
     def questions(self) -> list[forms.BoundField]:
         return [self[question.key] for question in QUESTIONS]

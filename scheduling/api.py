@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from backend.api.permissions import is_staff
 from backend.api.throttles import BookingThrottle, ManageThrottle
-from notifications.calendar import appointment_calendar
+from notifications.calendar import appointment_calendar_download
 from patients.services import PatientDetails
 from scheduling import serializers as s
 from scheduling.manage_tokens import appointment_for_manage_token
@@ -179,8 +179,4 @@ class AppointmentCalendar(APIView):
 
     @extend_schema(parameters=[_TOKEN_PARAMETER], responses={(200, "text/calendar"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int) -> HttpResponse:
-        appointment = _appointment_for(request, pk)
-        response = HttpResponse(appointment_calendar(appointment, Clinic.load()), content_type="text/calendar")
-        response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return appointment_calendar_download(_appointment_for(request, pk), Clinic.load())

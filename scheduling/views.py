@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from backend.audit import audit_record
 from backend.errors import Conflict, ServiceError
 from backend.pages import client_key, rate_limited
-from notifications.calendar import appointment_calendar, practitioner_feed
+from notifications.calendar import appointment_calendar_download, practitioner_feed
 from patients.encryption import decrypt, encrypt
 from patients.forms import IntakeForm
 from patients.services import intake_for_appointment, intake_submit, patient_find
@@ -55,10 +55,6 @@ def _week_param(request: HttpRequest) -> date | None:
     return monday_of(day) if day else None
 
 
-def _this_monday(week: Week) -> date:
-    return monday_of(timezone.localdate(timezone=week.zone))
-
-
 def service_list(request: HttpRequest) -> HttpResponse:
     services = Service.objects.filter(active=True, bookable_online=True, practitioners__active=True).distinct()
     return render(request, "booking/services.html", {"services": services, "step": 1})
@@ -77,16 +73,19 @@ def _times_page(request: HttpRequest, service: Service, who: str, *, error: str 
     week = week_of_slots(
         service=service, monday=_week_param(request), practitioner_id=practitioner.id if practitioner else None
     )
-    names = dict(service.practitioners.filter(active=True).values_list("id", "name"))
-    action = reverse("booking:hold", args=[service.slug, who])
-    context = {"service": service, "who": who, "practitioner": practitioner, "names": names, "action": action}
+    context = _week_context(week, service, practitioner, reverse("booking:hold", args=[service.slug, who]), error)
     context |= {
-        "week": week,
-        "error": error,
+        "who": who,
         "step": 3,
-        "this_monday": _this_monday(week),
+        "names": dict(service.practitioners.filter(active=True).values_list("id", "name")),
     }
     return render(request, "booking/times.html", context, status=status)
+
+
+def _week_context(week: Week, service: Service, practitioner: Practitioner | None, action: str, error: str) -> dict:
+    """What booking/_week.html needs: the week, where its buttons post, and the last error."""
+    context = {"week": week, "service": service, "practitioner": practitioner, "action": action, "error": error}
+    return context | {"this_monday": monday_of(timezone.localdate(timezone=week.zone))}
 
 
 def time_list(request: HttpRequest, service_slug: str, who: str) -> HttpResponse:
@@ -253,14 +252,13 @@ def _intake_record(request: HttpRequest, appointment: Appointment, form: IntakeF
     """Keep the intake given with this booking. Preferences are set only on a record this booking created:
     a record matched on email and birth date may be someone else's, whose reminders a stranger must not change."""
     data = form.cleaned_data
-    typed_name = f"{appointment.patient.first_name} {appointment.patient.last_name}" if new_patient else None
     try:
         intake = intake_submit(
             patient=appointment.patient,
             appointment=appointment,
             answers=form.answers,
             consent_name=data["consent_name"],
-            consenting_as=typed_name or form.patient_name,
+            consenting_as=form.patient_name,
             reminders_opt_in=data["reminders_opt_in"] if new_patient else None,
             education_opt_in=data["education_opt_in"] if new_patient else None,
         )
@@ -348,12 +346,9 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
         practitioner_id=appointment.practitioner_id,
         moving=appointment.pk,
     )
-    context = {"appointment": appointment, "token": token, "week": week, "error": error, "service": appointment.service}
-    context |= {
-        "practitioner": appointment.practitioner,
-        "this_monday": _this_monday(week),
-    }
-    context["action"] = reverse("booking:manage-reschedule", args=[token])
+    action = reverse("booking:manage-reschedule", args=[token])
+    context = _week_context(week, appointment.service, appointment.practitioner, action, error)
+    context |= {"appointment": appointment, "token": token}
     return render(request, "booking/reschedule.html", context, status=400 if error else 200)
 
 
@@ -368,11 +363,6 @@ def _audit_intake(request: HttpRequest, action: str, appointment: Appointment, i
     )
 
 
-def _stored_as_typed(answers: dict) -> dict:
-    """A stored intake as the form shows it: yes/no for booleans, the rest as they are."""
-    return {key: ("yes" if value else "no") if isinstance(value, bool) else value for key, value in answers.items()}
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 @rate_limited("MANAGE_THROTTLE_RATE", methods=("POST",))
@@ -380,7 +370,7 @@ def manage_intake(request: HttpRequest, token: str) -> HttpResponse:
     """Complete or update the health questions given with this appointment (never the rest of the record)."""
     appointment = _managed(token)
     given = intake_for_appointment(appointment)
-    initial = _stored_as_typed(given.answers) if given else {}
+    initial = IntakeForm.initial_from(given.answers) if given else {}
     if given is not None and request.method == "GET":
         _audit_intake(request, "intake.read", appointment, given)
     form = IntakeForm(
@@ -408,10 +398,7 @@ def manage_intake(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @rate_limited("MANAGE_THROTTLE_RATE")
 def manage_calendar(request: HttpRequest, token: str) -> HttpResponse:
-    appointment = _managed(token)
-    response = HttpResponse(appointment_calendar(appointment, Clinic.load()), content_type="text/calendar")
-    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
-    return response
+    return appointment_calendar_download(_managed(token), Clinic.load())
 
 
 @never_cache
