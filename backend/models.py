@@ -18,6 +18,8 @@ class AuditEntry(models.Model):
     appointment_id = models.BigIntegerField(null=True, blank=True)
     intake_id = models.BigIntegerField(null=True, blank=True)
     client = models.CharField(max_length=64, blank=True, help_text="A keyed hash of the client's address.")
+    # What changed, in words for the manager ("moved from 10:00 to 11:30"). Never health data.
+    detail = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -1,5 +1,6 @@
 """The patient record, with their communication preferences, and the intake forms they submit (health data)."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -71,3 +72,19 @@ class Intake(models.Model):
     def safety_flags(self) -> tuple[str, ...]:
         """The safety questions answered "yes" (e.g. "pregnant", "pacemaker"): what the front desk may see."""
         return safety_flags(self.answers)
+
+
+class StaffNote(models.Model):
+    """A note the clinic's staff keep on a patient ("prefers afternoons", "hard of hearing"). Not clinical:
+    the front desk reads and writes them, so treatment notes belong in the practitioner's own records."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="staff_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on patient {self.patient_id}"

@@ -266,6 +266,9 @@ class Appointment(models.Model):
     held_by = models.CharField(max_length=64, blank=True, db_index=True)
     # Set when a rule could not be applied without telling a stranger something: the front desk follows up.
     review_reason = models.CharField(max_length=200, blank=True)
+    # Booked by staff at a time outside the practitioner's working hours, on purpose (never over another
+    # booking). Recorded so the schedule's later changes and the audit log can tell it from a mistake.
+    outside_hours = models.BooleanField(default=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=300, blank=True)
     late_cancellation = models.BooleanField(default=False)
