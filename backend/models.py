@@ -8,6 +8,7 @@ class AuditEntry(models.Model):
     class Actor(models.TextChoices):
         STAFF = "staff"
         PATIENT_LINK = "patient_link"  # someone holding an appointment's manage link
+        ONLINE = "online"  # someone on the public booking pages or API, without a link or a login
         SYSTEM = "system"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

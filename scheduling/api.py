@@ -13,13 +13,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api.permissions import is_staff
+from backend.audit import actor_of
 from backend.api.throttles import BookingThrottle, ManageThrottle
 from notifications.calendar import appointment_calendar_download
 from patients.services import PatientDetails
 from scheduling import serializers as s
 from scheduling.manage_tokens import appointment_for_manage_token
 from scheduling.models import Appointment, Clinic, Location, Practitioner, Service
-from scheduling.selectors import bookable_slots
+from scheduling.selectors import appointments_visible_to, bookable_slots
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule
 
 MANAGE_TOKEN_HEADER = "X-Manage-Token"  # noqa: S105 - a header name, not a secret
@@ -93,14 +94,17 @@ class AppointmentCreate(APIView):
             start=data["start"],
             patient=PatientDetails(**data["patient"]),
             source=Appointment.Source.STAFF if is_staff(request) else Appointment.Source.ONLINE,
+            actor=actor_of(request),
         )
         return Response(s.BookedAppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
 
 
 def _appointment_for(request: Request, pk: int) -> Appointment:
-    """Staff open any appointment; a patient opens only the one their manage token belongs to."""
+    """Staff open the appointments their role shows them (another practitioner's is "not found"); a patient
+    opens only the one their manage token belongs to."""
     if is_staff(request):
-        return get_object_or_404(Appointment.objects.select_related("location", "service", "practitioner"), pk=pk)
+        visible = appointments_visible_to(request.user).select_related("location", "service", "practitioner")
+        return get_object_or_404(visible, pk=pk)
     return appointment_from_manage_header(request, pk)
 
 
@@ -139,7 +143,10 @@ class AppointmentCancel(APIView):
         form = s.CancelSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         appointment = appointment_cancel(
-            appointment=appointment, by_staff=is_staff(request), reason=form.validated_data["reason"]
+            appointment=appointment,
+            by_staff=is_staff(request),
+            reason=form.validated_data["reason"],
+            actor=actor_of(request, by_patient_link=not is_staff(request)),
         )
         return Response(s.AppointmentSerializer(appointment).data)
 
@@ -157,6 +164,7 @@ class AppointmentReschedule(APIView):
             start=form.validated_data["start"],
             practitioner=form.validated_data.get("practitioner"),
             by_staff=is_staff(request),
+            actor=actor_of(request, by_patient_link=not is_staff(request)),
         )
         return Response(s.AppointmentSerializer(appointment).data)
 

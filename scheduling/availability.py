@@ -306,3 +306,39 @@ def check_start(
     if checker.latest is not None and moment > checker.latest:
         return Verdict(Problem.BEYOND_HORIZON)
     return Verdict(Problem.OUTSIDE_HOURS)
+
+
+def check_start_outside_hours(
+    rules: SlotRules,
+    calendar: PractitionerCalendar,
+    locations: Mapping[int, LocationCalendar],
+    start: datetime,
+) -> Verdict:
+    """Staff's explicit "outside hours" booking: any whole minute, at the practitioner's usual location.
+
+    Only the working hours are waived. A closure, time off, another booking and a full set of rooms still
+    say no, exactly as in `check_start`.
+    """
+    verdict = check_start(rules, calendar, locations, start)
+    if verdict.problem is not Problem.OUTSIDE_HOURS or start.second or start.microsecond:
+        return verdict
+    location_id = _usual_location(calendar, locations, start)
+    if location_id is None:
+        return verdict
+    checker = _Checker(rules, calendar, locations, _room_timelines(locations))
+    moment = _seconds(start)
+    day = start.astimezone(locations[location_id].zone).date()
+    problem, room_id = checker.problem_at(moment, _Shift(location_id, day, moment, moment + checker.duration))
+    return Verdict(problem, location_id, room_id)
+
+
+def _usual_location(
+    calendar: PractitionerCalendar, locations: Mapping[int, LocationCalendar], start: datetime
+) -> int | None:
+    """Where the practitioner works on that weekday, else where they work at all (lowest id first)."""
+    worked = sorted({entry.location_id for entry in calendar.hours if entry.location_id in locations})
+    for location_id in worked:
+        day = start.astimezone(locations[location_id].zone).date()
+        if any(entry.location_id == location_id and entry.applies_on(day) for entry in calendar.hours):
+            return location_id
+    return worked[0] if worked else None

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import DateField, DateTimeField, F, Q, QuerySet, Value
 from django.utils import timezone
+
+from backend.api.permissions import FRONT_DESK, MANAGER, PRACTITIONER, role_of
 
 from scheduling import availability
 from scheduling.availability import Busy, LocationCalendar, PractitionerCalendar, Slot, SlotRules, WeeklyHours
@@ -290,3 +293,13 @@ def feed_appointments(practitioner: Practitioner, now: datetime | None = None) -
         .select_related("patient", "service", "location")
         .order_by("start")
     )
+
+
+def appointments_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Appointment]:
+    """The whole schedule for the front desk and managers; a practitioner's own appointments; nothing otherwise."""
+    role = role_of(user)
+    if role in (MANAGER, FRONT_DESK):
+        return Appointment.objects.all()
+    if role == PRACTITIONER:
+        return Appointment.objects.filter(practitioner__user=user)
+    return Appointment.objects.none()

@@ -16,6 +16,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backend.audit import SYSTEM, Actor, audit_write
 from backend.errors import Conflict, ServiceError
 from patients.models import Patient
 from patients.services import PatientDetails, patient_find, patient_find_or_create
@@ -154,9 +155,19 @@ def _check_not_past(start: datetime, now: datetime) -> None:
 
 
 def _find_place(
-    service: Service, candidates: list[Practitioner], start: datetime, now: datetime, source: str, exclude: int | None
+    service: Service,
+    candidates: list[Practitioner],
+    start: datetime,
+    now: datetime,
+    source: str,
+    exclude: int | None,
+    outside_hours: bool = False,
 ) -> tuple[Practitioner, availability.Verdict]:
-    """The first candidate free at `start`, with the location and room the engine picked."""
+    """The first candidate free at `start`, with the location and room the engine picked.
+
+    `outside_hours`: staff chose, on purpose, a time outside the working hours; every other rule still holds.
+    """
+    check = availability.check_start_outside_hours if outside_hours else availability.check_start
     inputs = engine_inputs(
         service=service,
         span=(start, start + service.duration),
@@ -172,7 +183,7 @@ def _find_place(
         if calendar is None:
             verdicts.append(availability.Verdict(Problem.OUTSIDE_HOURS))
             continue
-        verdict = availability.check_start(inputs.rules, calendar, inputs.locations, start)
+        verdict = check(inputs.rules, calendar, inputs.locations, start)
         if verdict.ok:
             return candidate, verdict
         verdicts.append(verdict)
@@ -218,13 +229,21 @@ def appointment_book(
     patient: Patient | PatientDetails,
     practitioner: Practitioner | None = None,
     source: str = Source.ONLINE,
+    outside_hours: bool = False,
+    actor: Actor = SYSTEM,
     now: datetime | None = None,
 ) -> Appointment:
     """Book `start` for `patient`: with `practitioner`, or with whoever offers `service` ("no preference").
 
-    Raises NotBookable (a rule says no) or SlotUnavailable (someone else has the time).
+    `outside_hours` (staff only, one practitioner): book although `start` is outside their working hours;
+    never over another booking, time off or a closure. Raises NotBookable (a rule says no) or
+    SlotUnavailable (someone else has the time).
     """
-    return _take(service, start, patient, practitioner, source, now or timezone.now())
+    if outside_hours and (source != Source.STAFF or practitioner is None):
+        raise NotBookable(
+            "Only staff can book outside working hours, for a chosen practitioner.", field="outside_hours"
+        )
+    return _take(service, start, patient, practitioner, source, now or timezone.now(), outside_hours, actor)
 
 
 # How many times one client may hold at once: a family booking together needs a few, not a day's worth.
@@ -251,7 +270,7 @@ def appointment_hold(
             "You are already holding several times. Please finish one booking, or wait a few minutes.",
             code="too_many_holds",
         )
-    held = _take(service, start, None, practitioner, Source.ONLINE, now)
+    held = _take(service, start, None, practitioner, Source.ONLINE, now, False, SYSTEM)
     if held_by:
         Appointment.objects.filter(pk=held.pk).update(held_by=held_by)
         held.held_by = held_by
@@ -269,6 +288,8 @@ def _take(
     practitioner: Practitioner | None,
     source: str,
     now: datetime,
+    outside_hours: bool,
+    actor: Actor,
 ) -> Appointment:
     candidates = _check_offer(service, practitioner, source)
     _check_not_past(start, now)
@@ -276,7 +297,7 @@ def _take(
         # Before queueing for the lock: whoever arrives after the winner committed leaves at once.
         _fail_fast_if_taken(candidates[0], start, start + service.duration + service.buffer, now, exclude=None)
     with _lost_races_as_conflicts():
-        return _book(service, start, patient, candidates, source, now)
+        return _book(service, start, patient, candidates, source, now, outside_hours, actor)
 
 
 @transaction.atomic(durable=True)
@@ -287,6 +308,8 @@ def _book(
     candidates: list[Practitioner],
     source: str,
     now: datetime,
+    outside_hours: bool,
+    actor: Actor,
 ) -> Appointment:
     """Insert a booking, or a hold when there is no patient yet."""
     location_ids = _lock(candidate.id for candidate in candidates)
@@ -296,13 +319,13 @@ def _book(
     appointments_release_expired_holds(
         now=now, practitioner_ids=[candidate.id for candidate in candidates], location_ids=location_ids, patient=known
     )
-    chosen, verdict = _find_place(service, candidates, start, now, source, exclude=None)
+    chosen, verdict = _find_place(service, candidates, start, now, source, exclude=None, outside_hours=outside_hours)
     held_until, review = None, ""
     if patient is None:
         held_until = now + timedelta(minutes=Clinic.load().hold_minutes)
     else:
         known, review = _patient_for(service, start, patient, known, now, exclude=None, source=source)
-    return Appointment.objects.create(
+    booked = Appointment.objects.create(
         patient=known,
         practitioner=chosen,
         service=service,
@@ -315,7 +338,36 @@ def _book(
         held_until=held_until,
         source=source,
         review_reason=review,
+        outside_hours=outside_hours and not _within_hours(service, chosen, start, now, source),
     )
+    if booked.status == Status.BOOKED:
+        _audit(actor, "appointment.book", booked, f"booked for {_when(booked)}" + _OUTSIDE[booked.outside_hours])
+    return booked
+
+
+_OUTSIDE = {True: ", outside working hours", False: ""}
+
+
+def _within_hours(service: Service, practitioner: Practitioner, start: datetime, now: datetime, source: str) -> bool:
+    """Whether an override was needed at all: a time inside the hours is recorded as an ordinary booking."""
+    inputs = engine_inputs(
+        service=service,
+        span=(start, start + service.duration),
+        now=now,
+        source=source,
+        practitioner_ids=[practitioner.id],
+    )
+    calendar = next(iter(inputs.calendars), None)
+    return calendar is not None and availability.check_start(inputs.rules, calendar, inputs.locations, start).ok
+
+
+def _when(appointment: Appointment) -> str:
+    zone = appointment.location.zone
+    return f"{appointment.start.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}) with {appointment.practitioner.name}"
+
+
+def _audit(actor: Actor, action: str, appointment: Appointment, detail: str) -> None:
+    audit_write(actor, action, patient_id=appointment.patient_id, appointment_id=appointment.pk, detail=detail)
 
 
 def _patient_for(
@@ -340,7 +392,7 @@ def _patient_for(
 
 
 def appointment_confirm_hold(
-    *, appointment: Appointment, patient: Patient | PatientDetails, now: datetime | None = None
+    *, appointment: Appointment, patient: Patient | PatientDetails, actor: Actor = SYSTEM, now: datetime | None = None
 ) -> Appointment:
     """Turn a hold into a booking for `patient`.
 
@@ -349,7 +401,7 @@ def appointment_confirm_hold(
     """
     now = now or timezone.now()
     with _lost_races_as_conflicts():
-        confirmed = _confirm_hold(appointment, patient, now)
+        confirmed = _confirm_hold(appointment, patient, now, actor)
     if confirmed is not None:
         return confirmed
     return appointment_book(
@@ -357,12 +409,15 @@ def appointment_confirm_hold(
         start=appointment.start,
         patient=patient,
         practitioner=appointment.practitioner,
+        actor=actor,
         now=now,
     )
 
 
 @transaction.atomic(durable=True)
-def _confirm_hold(appointment: Appointment, patient: Patient | PatientDetails, now: datetime) -> Appointment | None:
+def _confirm_hold(
+    appointment: Appointment, patient: Patient | PatientDetails, now: datetime, actor: Actor
+) -> Appointment | None:
     _lock([appointment.practitioner_id])
     held = Appointment.objects.select_related("service").get(pk=appointment.pk)
     if held.status != Status.HELD or held.held_until is None or held.held_until < now:
@@ -380,6 +435,7 @@ def _confirm_hold(appointment: Appointment, patient: Patient | PatientDetails, n
     if updated != 1:
         return None
     held.refresh_from_db()
+    _audit(actor, "appointment.book", held, f"booked for {_when(held)}")
     return held
 
 
@@ -411,24 +467,33 @@ def _refuse_late_patient_change(appointment: Appointment, now: datetime, clinic:
 
 
 def appointment_cancel(
-    *, appointment: Appointment, by_staff: bool, reason: str = "", now: datetime | None = None
+    *,
+    appointment: Appointment,
+    by_staff: bool,
+    reason: str = "",
+    actor: Actor = SYSTEM,
+    now: datetime | None = None,
 ) -> Appointment:
-    """Cancel and free the time. Patients can't cancel online inside the late-cancellation window; staff can."""
+    """Cancel and free the time. Patients can't cancel online inside the late-cancellation window; staff can,
+    and a cancellation inside it is flagged as late."""
     now = now or timezone.now()
     clinic = Clinic.load()
     if not by_staff:
         _refuse_late_patient_change(appointment, now, clinic, "cancelled")
-    updated = Appointment.objects.filter(pk=appointment.pk, status__in=[Status.HELD, Status.BOOKED]).update(
-        status=Status.CANCELLED,
-        cancelled_at=now,
-        cancellation_reason=reason[:300],
-        late_cancellation=inside_late_window(appointment, now, clinic),
-        version=F("version") + 1,
-        updated_at=now,
-    )
-    if updated != 1:
-        raise Conflict("This appointment can no longer be cancelled.", code="not_cancellable")
-    appointment.refresh_from_db()
+    late = inside_late_window(appointment, now, clinic)
+    with transaction.atomic():
+        updated = Appointment.objects.filter(pk=appointment.pk, status__in=[Status.HELD, Status.BOOKED]).update(
+            status=Status.CANCELLED,
+            cancelled_at=now,
+            cancellation_reason=reason[:300],
+            late_cancellation=late,
+            version=F("version") + 1,
+            updated_at=now,
+        )
+        if updated != 1:
+            raise Conflict("This appointment can no longer be cancelled.", code="not_cancellable")
+        appointment.refresh_from_db()
+        _audit(actor, "appointment.cancel", appointment, f"cancelled{' late' if late else ''}: {reason[:200]}")
     return appointment
 
 
@@ -438,26 +503,40 @@ def appointment_reschedule(
     start: datetime,
     by_staff: bool,
     practitioner: Practitioner | None = None,
+    outside_hours: bool = False,
+    actor: Actor = SYSTEM,
     now: datetime | None = None,
 ) -> Appointment:
-    """Move to `start` in one update: the old time is released only if the new one is obtained."""
+    """Move to `start` in one update: the old time is released only if the new one is obtained.
+
+    `outside_hours` as for `appointment_book`: staff only, on purpose, never over anything else."""
     now = now or timezone.now()
     if not by_staff:
         _refuse_late_patient_change(appointment, now, Clinic.load(), "moved")
+    if outside_hours and not by_staff:
+        raise NotBookable("Only staff can book outside working hours.", field="outside_hours")
     source = Source.STAFF if by_staff else Source.ONLINE
     practitioner = practitioner or appointment.practitioner
     _check_offer(appointment.service, practitioner, source)
     _check_not_past(start, now)
     with _lost_races_as_conflicts():
-        return _reschedule(appointment, start, practitioner, source, now)
+        return _reschedule(appointment, start, practitioner, source, now, outside_hours, actor)
 
 
 @transaction.atomic(durable=True)
 def _reschedule(
-    appointment: Appointment, start: datetime, practitioner: Practitioner, source: str, now: datetime
+    appointment: Appointment,
+    start: datetime,
+    practitioner: Practitioner,
+    source: str,
+    now: datetime,
+    outside_hours: bool,
+    actor: Actor,
 ) -> Appointment:
     location_ids = _lock([appointment.practitioner_id, practitioner.id])
-    current = Appointment.objects.select_related("service", "patient").get(pk=appointment.pk)
+    current = Appointment.objects.select_related("service", "patient", "location", "practitioner").get(
+        pk=appointment.pk
+    )
     if current.status != Status.BOOKED:
         raise Conflict("Only a booked appointment can be moved.", code="not_reschedulable")
     service = current.service
@@ -465,7 +544,9 @@ def _reschedule(
     appointments_release_expired_holds(
         now=now, practitioner_ids=[practitioner.id], location_ids=location_ids, patient=current.patient
     )
-    _chosen, verdict = _find_place(service, [practitioner], start, now, source, exclude=current.pk)
+    _chosen, verdict = _find_place(
+        service, [practitioner], start, now, source, exclude=current.pk, outside_hours=outside_hours
+    )
     _check_patient_free(current.patient, start, start + service.duration, now, exclude=current.pk)
     updated = Appointment.objects.filter(pk=current.pk, version=current.version, status=Status.BOOKED).update(
         practitioner=practitioner,
@@ -474,12 +555,17 @@ def _reschedule(
         start=start,
         end=start + service.duration,
         blocked_until=start + service.duration + service.buffer,
+        outside_hours=outside_hours and not _within_hours(service, practitioner, start, now, source),
         version=F("version") + 1,
         updated_at=now,
     )
     if updated != 1:
         raise SlotUnavailable("This appointment changed while you were moving it; please try again.")
+    before = _when(current)
     current.refresh_from_db()
+    current = Appointment.objects.select_related("location", "practitioner").get(pk=current.pk)
+    moved = f"moved from {before} to {_when(current)}" + _OUTSIDE[current.outside_hours]
+    _audit(actor, "appointment.reschedule", current, moved)
     return current
 
 
@@ -492,7 +578,9 @@ _TRANSITIONS = {
 }
 
 
-def appointment_set_status(*, appointment: Appointment, status: str, now: datetime | None = None) -> Appointment:
+def appointment_set_status(
+    *, appointment: Appointment, status: str, actor: Actor = SYSTEM, now: datetime | None = None
+) -> Appointment:
     """Check in, complete, mark a no-show, or undo a check-in, as one conditional update."""
     now = now or timezone.now()
     allowed_from = _TRANSITIONS.get(status)
@@ -500,16 +588,21 @@ def appointment_set_status(*, appointment: Appointment, status: str, now: dateti
         raise ServiceError(f"An appointment can't be set to {status!r} here.", field="status", code="invalid_status")
     if status == Status.NO_SHOW and appointment.start > now:
         raise ServiceError("A patient can't be a no-show before the appointment starts.", code="too_early")
-    updated = Appointment.objects.filter(Q(pk=appointment.pk), Q(status__in=allowed_from)).update(
-        status=status, version=F("version") + 1, updated_at=now
-    )
-    if updated != 1:
-        appointment.refresh_from_db(fields=["status"])
-        raise Conflict(
-            f"The appointment is {appointment.get_status_display().lower()}; it can't become {status}.",
-            code="status_changed",
+    with transaction.atomic():
+        previous = (
+            Appointment.objects.select_for_update().filter(pk=appointment.pk).values_list("status", flat=True).first()
         )
-    appointment.refresh_from_db()
+        updated = Appointment.objects.filter(Q(pk=appointment.pk), Q(status__in=allowed_from)).update(
+            status=status, version=F("version") + 1, updated_at=now
+        )
+        if updated != 1:
+            appointment.refresh_from_db(fields=["status"])
+            raise Conflict(
+                f"The appointment is {appointment.get_status_display().lower()}; it can't become {status}.",
+                code="status_changed",
+            )
+        appointment.refresh_from_db()
+        _audit(actor, "appointment.status", appointment, f"{previous} → {status}")
     return appointment
 
 

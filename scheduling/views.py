@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from backend.audit import audit_record
+from backend.audit import actor_of, audit_record
 from backend.errors import Conflict, ServiceError
 from backend.pages import client_key, rate_limited
 from notifications.calendar import appointment_calendar_download, practitioner_feed
@@ -240,7 +240,9 @@ def confirm(request: HttpRequest) -> HttpResponse:
     _remember_details(request, details_form)
     new_patient = patient_find(details_form.details()) is None
     try:
-        appointment = appointment_confirm_hold(appointment=held, patient=details_form.details())
+        appointment = appointment_confirm_hold(
+            appointment=held, patient=details_form.details(), actor=actor_of(request)
+        )
     except ServiceError as error:
         return _confirm_failed(request, held, (details_form, intake_form), error)
     request.session[SESSION_KEY] = {"confirmed": appointment.pk}  # what was typed goes; the booking stays
@@ -315,7 +317,12 @@ def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         return render(request, "booking/manage_cancel.html", {"appointment": appointment, "token": token})
     try:
-        appointment_cancel(appointment=appointment, by_staff=False, reason=request.POST.get("reason", "")[:300])
+        appointment_cancel(
+            appointment=appointment,
+            by_staff=False,
+            reason=request.POST.get("reason", "")[:300],
+            actor=actor_of(request, by_patient_link=True),
+        )
     except ServiceError as error:
         messages.error(request, error.detail)
     else:
@@ -334,7 +341,9 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
         try:
             if choice is None:
                 raise ServiceError("Please choose one of the times below.")
-            appointment_reschedule(appointment=appointment, start=choice[0], by_staff=False)
+            appointment_reschedule(
+                appointment=appointment, start=choice[0], by_staff=False, actor=actor_of(request, by_patient_link=True)
+            )
         except ServiceError as error_raised:
             error = _kindly(error_raised)
         else:

@@ -101,5 +101,5 @@ def staff_api(db) -> APIClient:
     from tests.factories import StaffUserFactory
 
     client = APIClient()
-    client.force_authenticate(StaffUserFactory(username="frontdesk@example.org"))
+    client.force_authenticate(StaffUserFactory(username="frontdesk@example.org", role="Front desk"))
     return client

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from patients.models import Patient
 from scheduling.models import Location, Practitioner, Room, Service, TimeOff, WorkingHours
@@ -45,10 +46,17 @@ class StaffUserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ["username"]
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"staff{n}@example.org")
     email = factory.LazyAttribute(lambda o: o.username)
     is_staff = True
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        """StaffUserFactory(role="Front desk"): the user joins that role's group (created by a migration)."""
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
 
 
 class PractitionerFactory(factory.django.DjangoModelFactory):

@@ -532,7 +532,7 @@ def test_staff_open_an_appointment_with_an_api_token(api, alices_booking):
 
     from tests.factories import StaffUserFactory
 
-    token = Token.objects.create(user=StaffUserFactory(username="manager@example.org"))
+    token = Token.objects.create(user=StaffUserFactory(username="manager@example.org", role="Manager"))
     response = api.get(f"/api/v1/appointments/{alices_booking['id']}/", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 200
     assert_error(

@@ -1,8 +1,10 @@
 """Who may do what through the API.
 
 A staff user's role is the Django group they are in, named exactly as below; a superuser is a manager. Patients
-are never staff: a signed-in user without `is_staff` has no role, whatever their groups. The rest of the role
-system (permissions per group, managers assigning roles) arrives with the front-desk workspace.
+are never staff: a signed-in user without `is_staff` has no role, whatever their groups. The role
+system's other half is the admin: managers put staff in groups there, and only the Manager group holds model
+permissions (backend/migrations/0003). What each role may open is tested as one matrix in
+tests/test_permission_matrix.py.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -17,18 +19,20 @@ ROLES = (MANAGER, PRACTITIONER, FRONT_DESK)
 
 
 def is_staff(request: Request) -> bool:
-    user = request.user
-    return bool(user and user.is_authenticated and user.is_staff)
+    """Staff with a role. A staff flag without a role gets the public's answers, as a patient would."""
+    return role_of(request.user) is not None
 
 
 def role_of(user: AbstractBaseUser | AnonymousUser | None) -> str | None:
-    """The user's role, or None for anyone who is not staff or is in no role's group."""
+    """The user's role, or None for anyone who is not staff or is in no role's group (asked once per request)."""
     if not (user and user.is_authenticated and user.is_staff):
         return None
     if user.is_superuser:
         return MANAGER
-    groups = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-    return next((role for role in ROLES if role in groups), None)
+    if not hasattr(user, "_meridian_role"):
+        groups = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        user._meridian_role = next((role for role in ROLES if role in groups), None)
+    return user._meridian_role
 
 
 def reads_intake_answers(role: str | None) -> bool:

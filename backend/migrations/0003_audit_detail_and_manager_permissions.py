@@ -55,6 +55,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name="auditentry",
+            name="actor_kind",
+            field=models.CharField(
+                choices=[("staff", "Staff"), ("patient_link", "Patient Link"), ("online", "Online"), ("system", "System")],
+                max_length=16,
+            ),
+        ),
         migrations.AddField(
             model_name="auditentry",
             name="detail",
