@@ -6,9 +6,13 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 
+from backend.api.permissions import ROLES, role_of
 from backend.api.throttles import SettingRateThrottle
 
 
@@ -42,3 +46,28 @@ def client_key(request: HttpRequest) -> str:
     """A keyed hash of the client's address (as the rate limits see it): it identifies without storing the address."""
     address = _throttle("BOOKING_THROTTLE_RATE").get_ident(request)
     return hmac.new(settings.SECRET_KEY.encode(), f"client:{address}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def staff_page(*roles: str) -> Callable:
+    """A page for signed-in staff in one of `roles` (all three when none are named).
+
+    Anyone else signed out goes to the staff login; signed in without such a role (a patient, a staff flag
+    without a group) gets a 403. The page is never cached: it shows patients' details. `request.role` is set.
+    """
+    allowed = frozenset(roles or ROLES)
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        @never_cache
+        def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            role = role_of(request.user)
+            if role not in allowed:
+                raise PermissionDenied("This page is not open to your role.")
+            request.role = role
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorator

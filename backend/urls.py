@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", include("patients.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("desk/", include("scheduling.desk_urls")),
     path("", include("scheduling.booking_urls")),
 ]
 

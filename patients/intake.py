@@ -103,6 +103,17 @@ SAFETY_QUESTIONS = tuple(
 SAFETY_FLAGS = tuple(question.key for question in SAFETY_QUESTIONS)
 # The flags the front desk needs before a needle goes in; the others (diabetes, immunity, skin) are clinical.
 FRONT_DESK_FLAGS = ("pregnant", "anticoagulants", "pacemaker", "epilepsy", "needle_fainting")
+# How a badge on the calendar names each one: short enough for a card, plain enough to act on.
+FLAG_LABELS = {
+    "pregnant": "Pregnant",
+    "anticoagulants": "Blood thinners",
+    "pacemaker": "Pacemaker",
+    "epilepsy": "Epilepsy",
+    "needle_fainting": "Faints with needles",
+    "diabetes": "Diabetes",
+    "weakened_immunity": "Weakened immunity",
+    "skin_conditions": "Skin condition",
+}
 
 QUESTIONS = (
     Question("reason", "What brings you in?", "text", required=True),
@@ -266,3 +277,23 @@ _CLEANERS: dict[Kind, Callable[[Question, object], object]] = {
     "choices": _choices,
     "yes_no": _yes_no,
 }
+
+
+def answers_readable(answers: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(question, answer) in the form's order, as a practitioner reads them: labels for choices, "Yes"/"No"."""
+    shown = []
+    for question in QUESTIONS:
+        value = answers.get(question.key)
+        if value is None or value == "" or value == []:
+            continue
+        labels = dict(question.choices)
+        if question.kind == "yes_no":
+            text = "Yes" if value else "No"
+        elif question.kind == "choices":
+            text = ", ".join(labels.get(item, item) for item in value)
+        elif question.kind == "choice":
+            text = labels.get(value, value)
+        else:
+            text = str(value)
+        shown.append((question.label, text))
+    return shown

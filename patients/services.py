@@ -1,6 +1,6 @@
 """Writes to the patient record and its intakes."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -10,10 +10,17 @@ from django.db.models import Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from backend.audit import Actor, audit_write, audit_write_many
 from backend.errors import ServiceError
 from patients.encryption import UndecryptableValue, token_rotate
-from patients.intake import CONSENT_VERSION, PRIVACY_NOTICE_VERSION, answers_clean, names_match
-from patients.models import Intake, Patient
+from patients.intake import (
+    CONSENT_VERSION,
+    FRONT_DESK_FLAGS,
+    PRIVACY_NOTICE_VERSION,
+    answers_clean,
+    names_match,
+)
+from patients.models import Intake, Patient, StaffNote
 
 if TYPE_CHECKING:
     from scheduling.models import Appointment
@@ -145,3 +152,40 @@ def _communication_preferences_set(patient: Patient, **preferences: bool | None)
         Patient.objects.filter(pk=patient.pk).update(**changes)
         for name, value in changes.items():
             setattr(patient, name, value)
+
+
+def safety_flags_read(*, patient_ids: Iterable[int], actor: Actor, detail: str) -> dict[int, tuple[str, ...]]:
+    """The front-desk safety flags of each patient's current intake, for a page that shows many patients (the
+    day view, a day sheet), with one audit row per patient whose intake was opened, written in one INSERT."""
+    ids = set(patient_ids)
+    latest: dict[int, Intake] = {}
+    for intake in Intake.objects.filter(patient_id__in=ids).order_by("patient_id", "-submitted_at", "-id"):
+        latest.setdefault(intake.patient_id, intake)
+    rows = [{"patient_id": pid, "intake_id": intake.pk, "detail": detail} for pid, intake in latest.items()]
+    audit_write_many(actor, "intake.read_flags", rows)
+    return {
+        patient_id: tuple(flag for flag in intake.safety_flags if flag in FRONT_DESK_FLAGS)
+        for patient_id, intake in latest.items()
+    }
+
+
+def staff_note_add(*, patient: Patient, text: str, actor: Actor) -> StaffNote:
+    text = text.strip()
+    if not text:
+        raise ServiceError("Write the note first.", field="text")
+    if len(text) > 2000:
+        raise ServiceError("A note is at most 2,000 characters.", field="text")
+    with transaction.atomic():
+        note = StaffNote.objects.create(patient=patient, author=actor.user, text=text)
+        audit_write(actor, "patient.note_add", patient_id=patient.pk)
+    return note
+
+
+def communication_preferences_set(
+    *, patient: Patient, reminders_opt_in: bool, education_opt_in: bool, actor: Actor
+) -> None:
+    """Staff record what the patient asked for on the phone or at the desk."""
+    with transaction.atomic():
+        _communication_preferences_set(patient, reminders_opt_in=reminders_opt_in, education_opt_in=education_opt_in)
+        detail = f"reminders {'on' if reminders_opt_in else 'off'}, education {'on' if education_opt_in else 'off'}"
+        audit_write(actor, "patient.preferences", patient_id=patient.pk, detail=detail)

@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api.permissions import is_staff
-from backend.audit import actor_of
 from backend.api.throttles import BookingThrottle, ManageThrottle
+from backend.audit import actor_of
 from notifications.calendar import appointment_calendar_download
 from patients.services import PatientDetails
 from scheduling import serializers as s

@@ -51,3 +51,56 @@ def parse_slot_choice(text: str) -> tuple[datetime, int | None] | None:
     if practitioner and not practitioner.isdigit():
         return None
     return start, int(practitioner) if practitioner else None
+
+
+class DeskBookingForm(forms.Form):
+    """The front desk books a phone or walk-in patient: a patient found by search, or a new one typed in."""
+
+    patient = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    email = forms.EmailField(max_length=254, required=False)
+    phone = forms.CharField(max_length=40, required=False, validators=[validate_phone])
+    date_of_birth = forms.DateField(
+        required=False, validators=[validate_date_of_birth], widget=forms.DateInput(attrs={"type": "date"})
+    )
+    service = forms.ModelChoiceField(queryset=None, empty_label="Choose a treatment")
+    practitioner = forms.ModelChoiceField(queryset=None, empty_label="Choose a practitioner")
+    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.CharField(required=False)  # one of the free times offered, as an ISO instant
+    outside_hours = forms.BooleanField(
+        required=False, label="Book outside working hours (recorded; never over another appointment)"
+    )
+    outside_time = forms.TimeField(required=False, label="Time", widget=forms.TimeInput(attrs={"type": "time"}))
+
+    def __init__(self, *args, services, practitioners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+        self.fields["practitioner"].queryset = practitioners
+
+    def new_patient(self) -> PatientDetails | None:
+        """The patient typed in, when no record was chosen; every field is then required."""
+        data = self.cleaned_data
+        if data.get("patient"):
+            return None
+        missing = [name for name in PatientDetails.__dataclass_fields__ if not data.get(name)]
+        for name in missing:
+            self.add_error(name, "Needed for a new patient (or find the patient above).")
+        if missing:
+            return None
+        return PatientDetails(**{name: data[name] for name in PatientDetails.__dataclass_fields__})
+
+
+class DeskMoveForm(forms.Form):
+    practitioner = forms.ModelChoiceField(queryset=None, empty_label=None)
+    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
+    outside_hours = forms.BooleanField(required=False, label="Outside working hours (recorded)")
+
+    def __init__(self, *args, practitioners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = practitioners
+
+
+class DeskCancelForm(forms.Form):
+    reason = forms.CharField(max_length=300, widget=forms.TextInput, label="Reason")

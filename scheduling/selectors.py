@@ -1,20 +1,30 @@
 """Reads that need more than one query: what the availability engine needs, in a fixed number of queries."""
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import DateField, DateTimeField, F, Q, QuerySet, Value
+from django.db.models import Count, DateField, DateTimeField, F, Max, Q, QuerySet, Sum, Value
 from django.utils import timezone
 
 from backend.api.permissions import FRONT_DESK, MANAGER, PRACTITIONER, role_of
-
 from scheduling import availability
 from scheduling.availability import Busy, LocationCalendar, PractitionerCalendar, Slot, SlotRules, WeeklyHours
-from scheduling.models import Appointment, Clinic, Closure, Practitioner, Room, Service, TimeOff, WorkingHours
+from scheduling.day_grid import Block, Grid, day_bounds, minute_of_day
+from scheduling.models import (
+    Appointment,
+    Clinic,
+    Closure,
+    Location,
+    Practitioner,
+    Room,
+    Service,
+    TimeOff,
+    WorkingHours,
+)
 
 # No zone is further than 14 hours from UTC, so a span widened by this much on each side covers every
 # local date it can touch, plus an appointment of up to a working day running across an edge.
@@ -303,3 +313,231 @@ def appointments_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[
     if role == PRACTITIONER:
         return Appointment.objects.filter(practitioner__user=user)
     return Appointment.objects.none()
+
+
+# The front desk's calendar ------------------------------------------------------------------------------------
+
+FlagReader = Callable[[set[int]], dict[int, tuple[str, ...]]]
+# What the calendar draws: everything but a bare hold (nobody to show yet) and a cancellation (listed apart).
+_DRAWN = [
+    Appointment.Status.BOOKED,
+    Appointment.Status.ARRIVED,
+    Appointment.Status.COMPLETED,
+    Appointment.Status.NO_SHOW,
+]
+
+
+@dataclass
+class Card:
+    """One appointment on the grid."""
+
+    appointment: Appointment
+    block: Block
+    flags: tuple[str, ...]
+    starts: datetime  # local
+    ends: datetime
+
+
+@dataclass
+class Column:
+    key: str
+    name: str
+    day: date
+    practitioner: Practitioner | None = None
+    working: list[Block] = field(default_factory=list)
+    away: list[tuple[Block, str]] = field(default_factory=list)
+    cards: list[Card] = field(default_factory=list)
+
+
+@dataclass
+class DeskCalendar:
+    """A day across practitioners or rooms, or one practitioner's week: columns of the same rows."""
+
+    grid: Grid
+    columns: list[Column]
+    zone: ZoneInfo
+    closures: dict[date, str]
+    cancelled: list[Appointment]
+    now_offset: float | None
+
+
+def drawn_appointments(user: AbstractBaseUser | AnonymousUser, low: datetime, high: datetime) -> QuerySet[Appointment]:
+    return (
+        appointments_visible_to(user)
+        .filter(start__lt=high, end__gt=low, status__in=[*_DRAWN, Appointment.Status.CANCELLED], patient__isnull=False)
+        .select_related("patient", "service", "practitioner", "room", "location")
+        .order_by("start", "id")
+    )
+
+
+def calendar_stamp(user: AbstractBaseUser | AnonymousUser, low: datetime, high: datetime) -> str:
+    """Changes whenever an appointment this user sees in [low, high) is booked, moved in or out, or changes
+    status (each raises its `version`; a move out lowers the count and the sum): the desk polls this one
+    aggregate and fetches the calendar again only when it differs."""
+    found = (
+        appointments_visible_to(user)
+        .filter(start__lt=high, end__gt=low)
+        .aggregate(count=Count("id"), versions=Sum("version"), latest=Max("updated_at"))
+    )
+    latest = found["latest"].timestamp() if found["latest"] else 0
+    return f"{found['count']}-{found['versions'] or 0}-{latest}"
+
+
+def desk_practitioners(user: AbstractBaseUser | AnonymousUser, location: Location) -> list[Practitioner]:
+    """Columns of the day view: a practitioner sees their own; the desk, everyone working at this location."""
+    if role_of(user) == PRACTITIONER:
+        return list(Practitioner.objects.filter(user=user))
+    works_here = WorkingHours.objects.filter(location=location).values("practitioner_id")
+    return list(Practitioner.objects.filter(active=True, id__in=works_here))
+
+
+def day_calendar(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    location: Location,
+    day: date,
+    by_room: bool,
+    step: int,
+    flags_for: FlagReader,
+    now: datetime | None = None,
+) -> DeskCalendar:
+    """One day at one location: a column per practitioner (or per room), in a fixed number of queries."""
+    zone = location.zone
+    low, high = day_bounds(day, zone)
+    appointments = list(drawn_appointments(user, low, high).filter(location=location))
+    practitioners = desk_practitioners(user, location)
+    known = {practitioner.id for practitioner in practitioners}
+    practitioners += _sorted_unique(a.practitioner for a in appointments if a.practitioner_id not in known)
+    if by_room:
+        rooms = list(Room.objects.filter(location=location, active=True))
+        room_ids = {room.id for room in rooms}
+        rooms += _sorted_unique(a.room for a in appointments if a.room_id not in room_ids)
+        columns = [Column(f"room-{room.id}", room.name, day) for room in rooms]
+        placed = lambda appointment: f"room-{appointment.room_id}"  # noqa: E731
+    else:
+        columns = [Column(f"practitioner-{p.id}", p.name, day, p) for p in practitioners]
+        placed = lambda appointment: f"practitioner-{appointment.practitioner_id}"  # noqa: E731
+    hours = _hours_on(practitioners, [day], location_id=location.id)
+    time_off = _time_off(practitioners, low, high)
+    closures = dict(Closure.objects.filter(location=location, date=day).values_list("date", "reason"))
+    return _calendar(columns, placed, appointments, hours, time_off, closures, zone, step, flags_for, now)
+
+
+def week_calendar(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    practitioner: Practitioner,
+    monday: date,
+    step: int,
+    flags_for: FlagReader,
+    days: int = 7,
+    now: datetime | None = None,
+) -> DeskCalendar:
+    """One practitioner's week (or `days` days from `monday`: one for the day sheet), a column per day, in the
+    zone of the location they work at first."""
+    location = Location.objects.filter(hours__practitioner=practitioner).order_by("id").first()
+    zone = location.zone if location else ZoneInfo("UTC")
+    days = [monday + timedelta(days=offset) for offset in range(days)]
+    low, high = day_bounds(days[0], zone)[0], day_bounds(days[-1], zone)[1]
+    appointments = list(drawn_appointments(user, low, high).filter(practitioner=practitioner))
+    columns = [Column(f"day-{day.isoformat()}", f"{day:%a %-d %b}", day, practitioner) for day in days]
+    hours = _hours_on([practitioner], days)
+    time_off = _time_off([practitioner], low, high)
+    closures = dict(
+        Closure.objects.filter(location__hours__practitioner=practitioner, date__in=days)
+        .distinct()
+        .values_list("date", "reason")
+    )
+    placed = lambda appointment: f"day-{appointment.start.astimezone(zone).date().isoformat()}"  # noqa: E731
+    return _calendar(columns, placed, appointments, hours, time_off, closures, zone, step, flags_for, now)
+
+
+def _sorted_unique(items: Iterable) -> list:
+    return sorted(
+        {item.id: item for item in items}.values(), key=lambda item: (getattr(item, "display_order", 0), item.name)
+    )
+
+
+def _hours_on(practitioners: list[Practitioner], days: list[date], location_id: int | None = None) -> list[tuple]:
+    """(practitioner id, day, start time, end time) of each shift on `days`."""
+    rows = WorkingHours.objects.filter(practitioner__in=practitioners)
+    if location_id is not None:
+        rows = rows.filter(location_id=location_id)
+    shifts = []
+    for practitioner_id, *entry in rows.values_list(
+        "practitioner_id", "location_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"
+    ):
+        weekly = WeeklyHours(*entry)
+        shifts += [(practitioner_id, day, weekly.start, weekly.end) for day in days if weekly.applies_on(day)]
+    return shifts
+
+
+def _time_off(practitioners: list[Practitioner], low: datetime, high: datetime) -> list[TimeOff]:
+    return list(TimeOff.objects.filter(practitioner__in=practitioners, start__lt=high, end__gt=low))
+
+
+def _calendar(
+    columns: list[Column],
+    placed: Callable[[Appointment], str],
+    appointments: list[Appointment],
+    hours: list[tuple],
+    time_off: list[TimeOff],
+    closures: dict[date, str],
+    zone: ZoneInfo,
+    step: int,
+    flags_for: FlagReader,
+    now: datetime | None,
+) -> DeskCalendar:
+    drawn = [a for a in appointments if a.status != Appointment.Status.CANCELLED]
+    spans = [(start.hour * 60 + start.minute, end.hour * 60 + end.minute) for _p, _d, start, end in hours]
+    spans += [
+        (
+            minute_of_day(a.start, a.start.astimezone(zone).date(), zone),
+            minute_of_day(a.end, a.start.astimezone(zone).date(), zone),
+        )
+        for a in drawn
+    ]
+    grid = Grid(spans, step)
+    flags = flags_for({a.patient_id for a in drawn})
+    by_key = {column.key: column for column in columns}
+    for column in columns:
+        _shade(column, grid, hours, time_off, zone)
+    for appointment in drawn:
+        column = by_key.get(placed(appointment))
+        day = appointment.start.astimezone(zone).date()
+        block = grid.block(minute_of_day(appointment.start, day, zone), minute_of_day(appointment.end, day, zone))
+        if column is not None and block is not None:
+            card = Card(
+                appointment,
+                block,
+                flags.get(appointment.patient_id, ()),
+                appointment.start.astimezone(zone),
+                appointment.end.astimezone(zone),
+            )
+            column.cards.append(card)
+    now = (now or timezone.now()).astimezone(zone)
+    today = any(column.day == now.date() for column in columns)
+    return DeskCalendar(
+        grid=grid,
+        columns=columns,
+        zone=zone,
+        closures=closures,
+        cancelled=[a for a in appointments if a.status == Appointment.Status.CANCELLED],
+        now_offset=grid.offset(now.hour * 60 + now.minute) if today else None,
+    )
+
+
+def _shade(column: Column, grid: Grid, hours: list[tuple], time_off: list[TimeOff], zone: ZoneInfo) -> None:
+    """Working hours lit, time off marked, for a practitioner's column (a room's column has neither)."""
+    if column.practitioner is None:
+        return
+    for practitioner_id, day, start, end in hours:
+        if practitioner_id == column.practitioner.id and day == column.day:
+            block = grid.block(start.hour * 60 + start.minute, end.hour * 60 + end.minute)
+            if block:
+                column.working.append(block)
+    for away in time_off:
+        if away.practitioner_id == column.practitioner.id:
+            block = grid.block(minute_of_day(away.start, column.day, zone), minute_of_day(away.end, column.day, zone))
+            if block:
+                column.away.append((block, away.reason or "Time off"))

@@ -1,0 +1,26 @@
+"""The staff's workspace at /desk/: the calendar, appointments, and patients (views in scheduling/desk_views.py
+and patients/views.py). Signed-in staff only; what each role may open is decided in those views' selectors."""
+
+from django.urls import path
+
+from patients import views as patient_views
+from scheduling import desk_views as views
+
+app_name = "desk"
+
+urlpatterns = [
+    path("", views.day, name="day"),
+    path("changes/", views.changes, name="changes"),
+    path("week/<slug:slug>/", views.week, name="week"),
+    path("sheet/<slug:slug>/", views.day_sheet, name="day-sheet"),
+    path("book/", views.book, name="book"),
+    path("appointments/<int:pk>/", views.appointment_detail, name="appointment"),
+    path("appointments/<int:pk>/status/", views.appointment_status, name="appointment-status"),
+    path("appointments/<int:pk>/cancel/", views.cancel, name="appointment-cancel"),
+    path("appointments/<int:pk>/move/", views.appointment_move, name="appointment-move"),
+    path("patients/", patient_views.patient_list, name="patients"),
+    path("patients/<int:pk>/", patient_views.patient_detail, name="patient"),
+    path("patients/<int:pk>/notes/", patient_views.note_add, name="patient-note"),
+    path("patients/<int:pk>/preferences/", patient_views.preferences, name="patient-preferences"),
+    path("my-day/", patient_views.my_day, name="my-day"),
+]
