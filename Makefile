@@ -51,7 +51,7 @@ run: $(RUN_STAMP)
 	python manage.py createcachetable
 	python manage.py load_demo
 	@echo
-	@echo "Meridian is starting on http://127.0.0.1:8000/ (admin: /admin/, API docs: /api/docs/)."
+	@echo "Meridian is starting on http://127.0.0.1:8000/ (front desk: /desk/, admin: /admin/, API docs: /api/docs/)."
 	@echo "Demo staff logins are listed above."
 	@if [ -n "$$REDIS_URL" ]; then echo "Celery broker: Redis (REDIS_URL)."; \
 		else echo "Celery broker: files in var/celery/ (set REDIS_URL to use Redis)."; fi

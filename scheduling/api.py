@@ -94,6 +94,7 @@ class AppointmentCreate(APIView):
             start=data["start"],
             patient=PatientDetails(**data["patient"]),
             source=Appointment.Source.STAFF if is_staff(request) else Appointment.Source.ONLINE,
+            outside_hours=data["outside_hours"],
             actor=actor_of(request),
         )
         return Response(s.BookedAppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
@@ -163,6 +164,7 @@ class AppointmentReschedule(APIView):
             appointment=appointment,
             start=form.validated_data["start"],
             practitioner=form.validated_data.get("practitioner"),
+            outside_hours=form.validated_data["outside_hours"],
             by_staff=is_staff(request),
             actor=actor_of(request, by_patient_link=not is_staff(request)),
         )

@@ -145,11 +145,17 @@ class BookingSerializer(serializers.Serializer):
     practitioner = serializers.PrimaryKeyRelatedField(queryset=Practitioner.objects.all(), required=False)
     start = AwareDateTimeField()
     patient = PatientInputSerializer()
+    outside_hours = serializers.BooleanField(
+        required=False, default=False, help_text="Staff only: book outside the practitioner's hours, on purpose."
+    )
 
 
 class RescheduleSerializer(serializers.Serializer):
     start = AwareDateTimeField()
     practitioner = serializers.PrimaryKeyRelatedField(queryset=Practitioner.objects.all(), required=False)
+    outside_hours = serializers.BooleanField(
+        required=False, default=False, help_text="Staff only: move outside the practitioner's hours, on purpose."
+    )
 
 
 class CancelSerializer(serializers.Serializer):

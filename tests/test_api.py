@@ -608,3 +608,19 @@ def test_it_answers_a_time_that_breaks_a_rule_the_same_whoever_asks(api, dr_chen
     stranger = api.post("/api/v1/appointments/", booking(initial, dr_chen, off_grid, bob), format="json")
     assert known.json() == stranger.json()
     assert known.json()["error"] == "outside_working_hours"
+
+
+def test_staff_book_outside_hours_through_the_api_only_when_they_say_so(
+    api, staff_api, dr_chen, follow_up, alice, monday_morning
+):
+    evening = booking(follow_up, dr_chen, "2027-03-02T18:00:00-05:00", alice)
+    assert_error(staff_api.post("/api/v1/appointments/", evening, format="json"), 400, "outside_working_hours", "start")
+    assert_error(
+        api.post("/api/v1/appointments/", {**evening, "outside_hours": True}, format="json"),
+        400,
+        "invalid",
+        "outside_hours",
+    )
+    created = staff_api.post("/api/v1/appointments/", {**evening, "outside_hours": True}, format="json")
+    assert created.status_code == 201
+    assert Appointment.objects.get(pk=created.json()["id"]).outside_hours

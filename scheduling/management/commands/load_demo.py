@@ -117,7 +117,7 @@ class Command(BaseCommand):
         )
 
     def _print_logins(self, logins: list[tuple[str, str, bool]]) -> None:
-        self.stdout.write(f"\nDemo staff logins (password: {DEMO_PASSWORD}) at /admin/:")
+        self.stdout.write(f"\nDemo staff logins (password: {DEMO_PASSWORD}): the desk at /desk/, the admin at /admin/")
         self.stdout.write(f"  {'Role':<14}{'Email':<32}Password")
         for role, email, has_demo_password in logins:
             password = DEMO_PASSWORD if has_demo_password else "(its own, left unchanged)"
