@@ -25,8 +25,8 @@ from patients.selectors import patient_search, patients_visible_to
 from patients.services import safety_flags_read
 from scheduling.availability import wall_clock
 from scheduling.day_grid import day_bounds
-from scheduling.forms import DeskBookingForm, DeskCancelForm, DeskMoveForm, parse_day, parse_slot_choice
-from scheduling.models import Appointment, Clinic, Location, Practitioner, Service
+from scheduling.forms import DeskBookingForm, DeskCancelForm, DeskMoveForm, TimeOffForm, parse_day, parse_slot_choice
+from scheduling.models import Appointment, Clinic, Location, Practitioner, Service, TimeOff
 from scheduling.selectors import (
     DeskCalendar,
     appointments_visible_to,
@@ -42,6 +42,8 @@ from scheduling.services import (
     appointment_reschedule,
     appointment_set_status,
     inside_late_window,
+    time_off_add,
+    time_off_remove,
 )
 
 Status = Appointment.Status
@@ -403,3 +405,57 @@ def _booking_page(request: HttpRequest, form: DeskBookingForm, status: int = 200
     context = {"form": form, "slots": slots, "zone": zone, "patient": patient, "q": q, "matches": matches}
     context["chosen_start"] = data.get("start", "")
     return render(request, "desk/book.html", context, status=status)
+
+
+# A practitioner's own time off (a manager, anyone's) ------------------------------------------------------------
+
+
+def _time_off_owner(request: HttpRequest) -> Practitioner:
+    own = _own_practitioner(request)
+    if own is not None:
+        return own
+    slug = request.GET.get("practitioner") or request.POST.get("practitioner")
+    practitioners = Practitioner.objects.order_by("display_order", "name")
+    return get_object_or_404(practitioners, slug=slug) if slug else get_object_or_404(practitioners[:1])
+
+
+def _home_zone(practitioner: Practitioner):
+    location = Location.objects.filter(hours__practitioner=practitioner).order_by("id").first()
+    return location.zone if location else timezone.get_current_timezone()
+
+
+@staff_page(PRACTITIONER, MANAGER)
+def time_off(request: HttpRequest) -> HttpResponse:
+    """List, add (refused if it covers booked patients, who are listed) and remove time off."""
+    practitioner = _time_off_owner(request)
+    zone = _home_zone(practitioner)
+    with timezone.override(zone):
+        form = TimeOffForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                time_off_add(practitioner=practitioner, actor=actor_of(request), **form.cleaned_data)
+            except ServiceError as error:
+                form.add_error(None, error.detail)
+            else:
+                messages.success(request, "Time off saved.")
+                return redirect(f"{reverse('desk:time-off')}?practitioner={practitioner.slug}")
+        context = {
+            "practitioner": practitioner,
+            "form": form,
+            "zone": zone,
+            "upcoming": practitioner.time_off.filter(end__gt=timezone.now()).order_by("start"),
+            "hours": practitioner.hours.select_related("location").order_by("weekday", "start_time"),
+            "practitioners": Practitioner.objects.filter(active=True) if request.role == MANAGER else [],
+        }
+        return render(request, "desk/time_off.html", context, status=400 if form.errors else 200)
+
+
+@staff_page(PRACTITIONER, MANAGER)
+@require_POST
+def time_off_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    own = _own_practitioner(request)
+    rows = TimeOff.objects.filter(practitioner=own) if own else TimeOff.objects.all()
+    away = get_object_or_404(rows.select_related("practitioner"), pk=pk)
+    time_off_remove(time_off=away, actor=actor_of(request))
+    messages.success(request, "Time off removed.")
+    return redirect(f"{reverse('desk:time-off')}?practitioner={away.practitioner.slug}")

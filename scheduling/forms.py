@@ -104,3 +104,11 @@ class DeskMoveForm(forms.Form):
 
 class DeskCancelForm(forms.Form):
     reason = forms.CharField(max_length=300, widget=forms.TextInput, label="Reason")
+
+
+class TimeOffForm(forms.Form):
+    """Time away in the practitioner's local time (the zone of their first location)."""
+
+    start = forms.DateTimeField(label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    end = forms.DateTimeField(label="Until", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    reason = forms.CharField(max_length=200, required=False, help_text="Shown on the calendar, e.g. Holiday.")

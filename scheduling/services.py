@@ -22,7 +22,8 @@ from patients.models import Patient
 from patients.services import PatientDetails, patient_find, patient_find_or_create
 from scheduling import availability
 from scheduling.availability import Problem
-from scheduling.models import Appointment, Clinic, Location, Practitioner, Service, WorkingHours
+from scheduling.models import Appointment, Clinic, Location, Practitioner, Service, TimeOff, WorkingHours
+from scheduling.schedule_changes import listing, schedule_lock, stranded_by_time_off
 from scheduling.selectors import active_appointments, engine_inputs
 
 Status = Appointment.Status
@@ -617,3 +618,41 @@ def practitioner_feed_renew(*, practitioner: Practitioner) -> str:
 def practitioner_feed_revoke(*, practitioner: Practitioner) -> None:
     Practitioner.objects.filter(pk=practitioner.pk).update(calendar_feed_key="")
     practitioner.calendar_feed_key = ""
+
+
+class StrandsAppointments(Conflict):
+    """A change to the schedule would leave booked patients with nobody to see them: move or cancel those first."""
+
+    code = "strands_appointments"
+
+    def __init__(self, appointments: list[Appointment]):
+        self.appointments = appointments
+        lines = "; ".join(listing(appointments))
+        message = (
+            f"This would leave booked appointments without their practitioner: {lines}. Move or cancel them first."
+        )
+        super().__init__(message, field="start")
+
+
+def time_off_add(
+    *, practitioner: Practitioner, start: datetime, end: datetime, reason: str = "", actor: Actor = SYSTEM
+) -> TimeOff:
+    """Time away for a practitioner; refused, listing them, if it covers appointments patients have booked."""
+    if end <= start:
+        raise ServiceError("The end must be after the start.", field="end")
+    with transaction.atomic():
+        schedule_lock(practitioner_ids=[practitioner.id])
+        stranded = stranded_by_time_off(practitioner, [availability.Busy(start, end)])
+        if stranded:
+            raise StrandsAppointments(stranded)
+        away = TimeOff.objects.create(practitioner=practitioner, start=start, end=end, reason=reason[:200])
+        period = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+        audit_write(actor, "schedule.time_off_add", detail=f"{practitioner.name}: {period}")
+    return away
+
+
+def time_off_remove(*, time_off: TimeOff, actor: Actor = SYSTEM) -> None:
+    with transaction.atomic():
+        deleted, _ = TimeOff.objects.filter(pk=time_off.pk).delete()
+        if deleted:
+            audit_write(actor, "schedule.time_off_remove", detail=f"{time_off.practitioner.name}: {time_off}")

@@ -263,3 +263,19 @@ def test_the_changes_stamp_moves_when_the_day_changes(desk, tuesday):
 def test_a_manager_sees_everything(client, tuesday):
     client.force_login(StaffUserFactory(username="boss@example.org", role=MANAGER))
     assert "Bob Lindqvist" in day_view(client).content.decode()
+
+
+def test_a_practitioner_adds_time_off_unless_it_covers_booked_patients(client, chen_login, dr_chen, tuesday):
+    client.force_login(chen_login)
+    refused = client.post(
+        reverse("desk:time-off"), {"start": "2027-03-02T09:00", "end": "2027-03-02T12:00", "reason": "Course"}
+    )
+    assert refused.status_code == 400
+    assert "patient initials A.M." in refused.content.decode()
+    assert not dr_chen.time_off.exists()
+    client.post(reverse("desk:time-off"), {"start": "2027-03-02T13:00", "end": "2027-03-02T17:00", "reason": "Course"})
+    away = dr_chen.time_off.get()
+    assert (away.start, away.end) == (local(2027, 3, 2, 13), local(2027, 3, 2, 17))
+    assert AuditEntry.objects.filter(action="schedule.time_off_add", actor=chen_login).exists()
+    client.post(reverse("desk:time-off-delete", args=[away.pk]))
+    assert not dr_chen.time_off.exists()

@@ -15,7 +15,7 @@ from patients.services import intake_submit
 from scheduling.manage_tokens import manage_token
 from scheduling.services import appointment_book
 from tests.conftest import local
-from tests.factories import StaffUserFactory
+from tests.factories import StaffUserFactory, TimeOffFactory
 from tests.test_intake import answers
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +52,8 @@ PHONE_PATIENT = {
     "action": "book",
 }
 
+TIME_OFF = {"practitioner": "mei-chen", "start": "2027-03-10T09:00", "end": "2027-03-10T12:00", "reason": "Course"}
+
 MATRIX = [
     # The calendar
     cell("day view", "get", "/desk/?date=2027-03-02", STAFF),
@@ -72,6 +74,10 @@ MATRIX = [
     cell("move own", "post", "/desk/appointments/{alices_visit}/move/", STAFF, ALICE_MOVED),
     cell("move another's", "post", "/desk/appointments/{bobs_visit}/move/", DESK, BOB_MOVED),
     cell("my day", "get", "/desk/my-day/", {"chen"}),
+    cell("time off", "get", "/desk/time-off/?practitioner=mei-chen", {"chen", "manager"}),
+    cell("add time off", "post", "/desk/time-off/", {"chen", "manager"}, TIME_OFF),
+    cell("remove own time off", "post", "/desk/time-off/{chens_time_off}/delete/", {"chen", "manager"}, {}),
+    cell("remove another's time off", "post", "/desk/time-off/{okafors_time_off}/delete/", {"manager"}, {}),
     # Patients
     cell("patient search", "get", "/desk/patients/?q=moreau", STAFF),
     cell("own patient", "get", "/desk/patients/{alice}/", STAFF),
@@ -110,6 +116,8 @@ def scene(dr_chen, dr_okafor, follow_up, alice, bob, monday_morning):
         patient=alices.patient, appointment=alices, answers=answers(pregnant=True), consent_name="Alice Moreau"
     )
     bobs_intake = intake_submit(patient=bobs.patient, appointment=bobs, answers=answers(), consent_name="Bob Lindqvist")
+    chens_time_off = TimeOffFactory(practitioner=dr_chen, start=local(2027, 4, 1, 9), end=local(2027, 4, 1, 12))
+    okafors_time_off = TimeOffFactory(practitioner=dr_okafor, start=local(2027, 4, 1, 9), end=local(2027, 4, 1, 12))
     dr_chen.user = StaffUserFactory(username="mei@example.org", role=PRACTITIONER)
     dr_chen.save()
     users = {
@@ -129,6 +137,8 @@ def scene(dr_chen, dr_okafor, follow_up, alice, bob, monday_morning):
         "chen_id": dr_chen.pk,
         "okafor_id": dr_okafor.pk,
         "service_id": follow_up.pk,
+        "chens_time_off": chens_time_off.pk,
+        "okafors_time_off": okafors_time_off.pk,
     }
     return users, ids, manage_token(alices)
 
