@@ -9,6 +9,11 @@ Loading is idempotent: objects are matched by slug (rooms by location and slug) 
 For every practitioner in the file, the file is the whole truth about their services, working hours and
 time off; for every location in the file, about its closures. Objects the file does not mention are left
 alone (to retire a room or a service, deactivate it in the admin).
+
+A file that would strand booked appointments (hours that no longer cover them, time off or a closure over
+them, a service taken off a practitioner's list) is refused, listing each one where the file says so: the
+desk moves or cancels them first. `clinic_file_load` checks again under the booking service's locks, so no
+booking made in between slips through.
 """
 
 import difflib
@@ -40,7 +45,10 @@ from pydantic import (
     field_validator,
 )
 
+from scheduling import schedule_changes
+from scheduling.availability import Busy, WeeklyHours
 from scheduling.models import (
+    Appointment,
     Clinic,
     Closure,
     Location,
@@ -518,6 +526,7 @@ class ClinicFile:
     name: str
     spec: ClinicFileSpec
     time_off: dict[str, list[TimeOffPeriod]]  # practitioner slug -> periods
+    root: yaml.Node = field(repr=False)  # where each part of the file is, for problems found when loading
 
 
 def clinic_file_parse(path: str | Path) -> ClinicFile:
@@ -532,7 +541,9 @@ def clinic_file_parse(path: str | Path) -> ClinicFile:
     problems += _located(name, root, _cross_issues(spec, known))
     if problems:
         raise ClinicFileError(problems)
-    return ClinicFile(name=name, spec=spec, time_off=_time_off_periods(spec, known.zones))
+    parsed = ClinicFile(name=name, spec=spec, time_off=_time_off_periods(spec, known.zones), root=root)
+    _refuse_if_stranding(parsed)
+    return parsed
 
 
 def _time_off_periods(spec: ClinicFileSpec, zones: dict[str, str]) -> dict[str, list[TimeOffPeriod]]:
@@ -544,6 +555,70 @@ def _time_off_periods(spec: ClinicFileSpec, zones: dict[str, str]) -> dict[str, 
             for period in practitioner.time_off
         ]
     return periods
+
+
+# --- Booked appointments the file would strand ---------------------------------------------------------------
+
+
+def _refuse_if_stranding(parsed: ClinicFile) -> None:
+    problems = _located(parsed.name, parsed.root, _stranding_issues(parsed))
+    if problems:
+        raise ClinicFileError(problems)
+
+
+def _lock_schedules(spec: ClinicFileSpec) -> None:
+    """Bookings for the file's practitioners and locations wait until the file is checked and written."""
+    practitioner_ids = Practitioner.objects.filter(slug__in=[p.slug for p in spec.practitioners])
+    location_slugs = {location.slug for location in spec.locations} | {closure.location for closure in spec.closures}
+    schedule_changes.schedule_lock(
+        practitioner_ids=practitioner_ids.values_list("id", flat=True),
+        location_ids=Location.objects.filter(slug__in=location_slugs).values_list("id", flat=True),
+    )
+
+
+def _stranding_issues(parsed: ClinicFile) -> Iterator[Issue]:
+    spec = parsed.spec
+    saved = Practitioner.objects.in_bulk([practitioner.slug for practitioner in spec.practitioners], field_name="slug")
+    locations = Location.objects.in_bulk(field_name="slug")
+    for index, entry in enumerate(spec.practitioners):
+        practitioner = saved.get(entry.slug)
+        if practitioner is not None:
+            yield from _practitioner_stranding(("practitioners", index), entry, practitioner, parsed, locations)
+    for index, closure in enumerate(spec.closures):
+        location = locations.get(closure.location)
+        if location is not None:
+            stranded = schedule_changes.stranded_by_closures(location, [closure.date])
+            yield from _stranded(("closures", index), stranded, "the location would be closed on the day of")
+
+
+def _practitioner_stranding(
+    loc: Loc, entry: PractitionerSpec, practitioner: Practitioner, parsed: ClinicFile, locations: dict[str, Location]
+) -> Iterator[Issue]:
+    hours = [
+        WeeklyHours(locations[h.location].id, WEEKDAYS.index(day), h.start, h.end, h.valid_from, h.valid_until)
+        for h in entry.hours
+        if h.location in locations  # a location new in this file has no appointments yet
+        for day in h.days
+    ]
+    stranded = schedule_changes.stranded_by_hours(practitioner, hours)
+    yield from _stranded((*loc, "hours"), stranded, "these hours would leave out")
+    periods = [Busy(period.start, period.end) for period in parsed.time_off[entry.slug]]
+    for appointment in schedule_changes.stranded_by_time_off(practitioner, periods):
+        position = next(i for i, p in enumerate(periods) if p.start < appointment.end and appointment.start < p.end)
+        yield from _stranded((*loc, "time_off", position), [appointment], "this time off would fall on")
+    offered = set(practitioner.services.values_list("slug", flat=True))
+    withdrawn = Service.objects.filter(slug__in=offered - set(entry.services)).values_list("id", flat=True)
+    stranded = schedule_changes.stranded_by_services_withdrawn(practitioner, set(withdrawn))
+    yield from _stranded((*loc, "services"), stranded, "a service taken off this list is booked for")
+
+
+def _stranded(loc: Loc, appointments: list[Appointment], why: str) -> Iterator[Issue]:
+    shown = appointments[: schedule_changes.LISTED_AT_MOST]
+    for appointment in shown:
+        line = schedule_changes.describe(appointment)
+        yield loc, f"{why} the booked appointment {line}; move or cancel it from the desk first"
+    if len(appointments) > len(shown):
+        yield loc, f"and {len(appointments) - len(shown)} more booked appointments"
 
 
 # --- Writing ---------------------------------------------------------------------------------------------------
@@ -573,6 +648,8 @@ def clinic_file_load(parsed: ClinicFile) -> LoadSummary:
     summary = LoadSummary()
     spec = parsed.spec
     with transaction.atomic():
+        _lock_schedules(spec)
+        _refuse_if_stranding(parsed)
         if spec.clinic is not None:
             summary.add("clinic", _changed(Clinic.load(), _clinic_values(spec.clinic)))
         for location in spec.locations:
