@@ -43,7 +43,7 @@ def _initials(appointment: Appointment) -> str:
     patient = appointment.patient
     if patient is None:
         return "Held"
-    return "".join(f"{name[:1].upper()}." for name in (patient.first_name, patient.last_name) if name)
+    return patient.initials
 
 
 def _calendar(events: list[icalendar.Event], name: str | None) -> bytes:

@@ -35,6 +35,11 @@ class Patient(models.Model):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
+    @property
+    def initials(self) -> str:
+        """"A.M.": all a calendar feed or a manager's list of affected appointments may show of the patient."""
+        return "".join(f"{name[:1].upper()}." for name in (self.first_name, self.last_name) if name)
+
 
 class Intake(models.Model):
     """One submitted intake form. Every submission is kept; the latest is the patient's current intake."""

@@ -174,8 +174,7 @@ def _initials(appointment: Appointment) -> str:
     patient = appointment.patient
     if patient is None:
         return "no patient yet"
-    letters = "".join(f"{name[:1].upper()}." for name in (patient.first_name, patient.last_name) if name)
-    return f"patient initials {letters}"
+    return f"patient initials {patient.initials}"
 
 
 def listing(appointments: Sequence[Appointment], at_most: int = LISTED_AT_MOST) -> list[str]:

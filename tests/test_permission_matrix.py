@@ -54,6 +54,20 @@ PHONE_PATIENT = {
 
 TIME_OFF = {"practitioner": "mei-chen", "start": "2027-03-10T09:00", "end": "2027-03-10T12:00", "reason": "Course"}
 
+API_BOOKING = {
+    "service": "{service_id}",
+    "practitioner": "{chen_id}",
+    "start": "2027-03-02T15:00:00-05:00",
+    "patient": {
+        "first_name": "Carmen",
+        "last_name": "Ruiz",
+        "email": "carmen@example.org",
+        "phone": "+1 555 010 0177",
+        "date_of_birth": "1990-01-05",
+    },
+}
+API_MOVE = {"start": "2027-03-02T15:00:00-05:00"}
+
 MATRIX = [
     # The calendar
     cell("day view", "get", "/desk/?date=2027-03-02", STAFF),
@@ -95,6 +109,17 @@ MATRIX = [
     cell("admin: patients", "get", "/admin/patients/patient/", {"manager"}),
     # The API
     cell("API: treatments", "get", "/api/v1/services/", set(ACTORS)),
+    cell("API: practitioners", "get", "/api/v1/practitioners/", set(ACTORS)),
+    cell("API: locations", "get", "/api/v1/locations/", set(ACTORS)),
+    cell(
+        "API: free times",
+        "get",
+        "/api/v1/availability/?service={service_id}&start=2027-03-02&end=2027-03-02",
+        set(ACTORS),
+    ),
+    cell("API: book (patients need no account)", "post", "/api/v1/appointments/", set(ACTORS), API_BOOKING),
+    cell("API: move Alice's", "post", "/api/v1/appointments/{alices_visit}/reschedule/", STAFF | {"link"}, API_MOVE),
+    cell("API: move Bob's", "post", "/api/v1/appointments/{bobs_visit}/reschedule/", DESK, API_MOVE),
     cell("API: Alice's appointment", "get", "/api/v1/appointments/{alices_visit}/", STAFF | {"link"}),
     cell("API: Bob's appointment", "get", "/api/v1/appointments/{bobs_visit}/", DESK),
     cell("API: cancel Alice's", "post", "/api/v1/appointments/{alices_visit}/cancel/", STAFF | {"link"}, {}),
@@ -105,6 +130,7 @@ MATRIX = [
     cell("API: Alice's intake by id", "get", "/api/v1/intakes/{alices_intake}/", STAFF),
     cell("API: Bob's intake by id", "get", "/api/v1/intakes/{bobs_intake}/", DESK),
     cell("API: intake by the link", "get", "/api/v1/appointments/{alices_visit}/intake/", {"link"}),
+    cell("API: Bob's intake with Alice's link", "get", "/api/v1/appointments/{bobs_visit}/intake/", set()),
 ]
 
 
@@ -167,7 +193,13 @@ def test_the_permission_matrix(client, scene, entry: Cell, actor: str):
     if entry.method == "get":
         response = client.get(path, **headers)
     else:
-        response = client.post(path, fill(entry.data or {}, ids), **headers)
+        data = fill(entry.data or {}, ids)
+        as_json = path.startswith("/api/")
+        response = (
+            client.post(path, data, content_type="application/json", **headers)
+            if as_json
+            else client.post(path, data, **headers)
+        )
     expected = actor in entry.allowed
     assert allowed(response) == expected, (
         f"{actor} {entry.method.upper()} {path}: {response.status_code} {response.get('Location', '')}"
