@@ -22,7 +22,7 @@ from patients.selectors import intake_current_readable_by, patient_search, patie
 from patients.services import communication_preferences_set, staff_note_add
 from scheduling.day_grid import day_bounds
 from scheduling.models import Appointment, Practitioner
-from scheduling.selectors import appointments_visible_to
+from scheduling.selectors import appointments_visible_to, practitioner_zone
 
 Status = Appointment.Status
 
@@ -117,8 +117,7 @@ def preferences(request: HttpRequest, pk: int) -> HttpResponse:
 def my_day(request: HttpRequest) -> HttpResponse:
     """The practitioner's visits today, each with the patient's intake summary and safety flags before it."""
     practitioner = get_object_or_404(Practitioner, user=request.user)
-    location = practitioner.hours.select_related("location").order_by("location_id").first()
-    zone = location.location.zone if location else timezone.get_current_timezone()
+    zone = practitioner_zone(practitioner)
     today = timezone.localdate(timezone=zone)
     low, high = day_bounds(today, zone)
     visits = (

@@ -34,6 +34,7 @@ from scheduling.selectors import (
     calendar_stamp,
     day_calendar,
     monday_of,
+    practitioner_zone,
     week_calendar,
 )
 from scheduling.services import (
@@ -122,8 +123,7 @@ def day(request: HttpRequest) -> HttpResponse:
 @require_GET
 def week(request: HttpRequest, slug: str) -> HttpResponse:
     practitioner = _visible_practitioner(request, slug)
-    location = Location.objects.filter(hours__practitioner=practitioner).order_by("id").first()
-    zone = location.zone if location else timezone.get_current_timezone()
+    zone = practitioner_zone(practitioner)
     monday = monday_of(_day(request, zone))
     calendar = week_calendar(
         user=request.user,
@@ -181,8 +181,7 @@ def changes(request: HttpRequest) -> JsonResponse:
 def day_sheet(request: HttpRequest, slug: str) -> HttpResponse:
     """A practitioner's day on paper: times, patients, treatments, rooms, safety flags. Printed from the browser."""
     practitioner = _visible_practitioner(request, slug)
-    location = Location.objects.filter(hours__practitioner=practitioner).order_by("id").first()
-    zone = location.zone if location else timezone.get_current_timezone()
+    zone = practitioner_zone(practitioner)
     shown = _day(request, zone)
     calendar = week_calendar(
         user=request.user,
@@ -380,8 +379,7 @@ def _chosen_start(form: DeskBookingForm) -> datetime | None:
     if data["outside_hours"]:
         if data.get("outside_time") is None:
             return None
-        location = Location.objects.filter(hours__practitioner=data["practitioner"]).order_by("id").first()
-        return wall_clock(data["day"], data["outside_time"], location.zone) if location else None
+        return wall_clock(data["day"], data["outside_time"], practitioner_zone(data["practitioner"]))
     choice = parse_slot_choice(data.get("start") or "")
     return choice[0] if choice else None
 
@@ -419,16 +417,11 @@ def _time_off_owner(request: HttpRequest) -> Practitioner:
     return get_object_or_404(practitioners, slug=slug) if slug else get_object_or_404(practitioners[:1])
 
 
-def _home_zone(practitioner: Practitioner):
-    location = Location.objects.filter(hours__practitioner=practitioner).order_by("id").first()
-    return location.zone if location else timezone.get_current_timezone()
-
-
 @staff_page(PRACTITIONER, MANAGER)
 def time_off(request: HttpRequest) -> HttpResponse:
     """List, add (refused if it covers booked patients, who are listed) and remove time off."""
     practitioner = _time_off_owner(request)
-    zone = _home_zone(practitioner)
+    zone = practitioner_zone(practitioner)
     with timezone.override(zone):
         form = TimeOffForm(request.POST or None)
         if request.method == "POST" and form.is_valid():

@@ -383,6 +383,12 @@ def calendar_stamp(user: AbstractBaseUser | AnonymousUser, low: datetime, high: 
     return f"{found['count']}-{found['versions'] or 0}-{latest}"
 
 
+def practitioner_zone(practitioner: Practitioner) -> ZoneInfo:
+    """The zone of the location a practitioner works at first (by id): where their week and day sheet are drawn."""
+    location = Location.objects.filter(hours__practitioner=practitioner).order_by("id").first()
+    return location.zone if location else ZoneInfo("UTC")
+
+
 def desk_practitioners(user: AbstractBaseUser | AnonymousUser, location: Location) -> list[Practitioner]:
     """Columns of the day view: a practitioner sees their own; the desk, everyone working at this location."""
     if role_of(user) == PRACTITIONER:
@@ -435,8 +441,7 @@ def week_calendar(
 ) -> DeskCalendar:
     """One practitioner's week (or `days` days from `monday`: one for the day sheet), a column per day, in the
     zone of the location they work at first."""
-    location = Location.objects.filter(hours__practitioner=practitioner).order_by("id").first()
-    zone = location.zone if location else ZoneInfo("UTC")
+    zone = practitioner_zone(practitioner)
     days = [monday + timedelta(days=offset) for offset in range(days)]
     low, high = day_bounds(days[0], zone)[0], day_bounds(days[-1], zone)[1]
     appointments = list(drawn_appointments(user, low, high).filter(practitioner=practitioner))
