@@ -279,3 +279,23 @@ def test_a_practitioner_adds_time_off_unless_it_covers_booked_patients(client, c
     assert AuditEntry.objects.filter(action="schedule.time_off_add", actor=chen_login).exists()
     client.post(reverse("desk:time-off-delete", args=[away.pk]))
     assert not dr_chen.time_off.exists()
+
+
+def test_the_day_view_takes_the_same_number_of_queries_however_full_the_day(desk, dr_chen, follow_up, tuesday):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import PatientFactory
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert day_view(desk).status_code == 200
+        return len(captured)
+
+    before = queries()
+    for hour, minute in ((12, 0), (13, 15), (14, 30), (15, 45)):  # an hour and the buffer apart
+        patient = PatientFactory()
+        start = local(2027, 3, 2, hour, minute)
+        appointment_book(service=follow_up, practitioner=dr_chen, start=start, patient=patient)
+        intake_submit(patient=patient, answers=answers(), consent_name=patient.full_name)
+    assert queries() == before
