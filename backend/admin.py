@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
-from backend.models import AuditEntry
+from backend.models import AuditEntry, StaffSecurity
+from backend.staff.two_factor import confirmed_device
 
 
 @admin.register(AuditEntry)
@@ -21,3 +24,27 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class StaffSecurityInline(admin.StackedInline):
+    """On each person's page: whether they must sign in with a code, and whether they have set their app up."""
+
+    model = StaffSecurity
+    can_delete = False
+    fields = ["two_factor_required", "app_set_up"]
+    readonly_fields = ["app_set_up"]
+    verbose_name_plural = "sign-in security"
+
+    @admin.display(description="authenticator app set up")
+    def app_set_up(self, obj: StaffSecurity | None) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        return "Yes" if confirmed_device(obj.user) else "Not yet"
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class StaffUserAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, StaffSecurityInline]

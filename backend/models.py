@@ -1,4 +1,4 @@
-"""The audit log: who read or changed health data, and when, and from where. Rows are only ever added."""
+"""The audit log (who read or changed health data, when, from where; only ever added to) and staff sign-in rules."""
 
 from django.conf import settings
 from django.db import models
@@ -29,3 +29,21 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} by {self.actor_kind}"
+
+
+class StaffSecurity(models.Model):
+    """How one staff member must sign in. No row means the clinic-wide rule alone (STAFF_TWO_FACTOR_REQUIRED)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_security")
+    two_factor_required = models.BooleanField(
+        "must sign in with a code from an app",
+        default=False,
+        help_text="After their password, this person types a six-digit code from an authenticator app on their "
+        "phone. If they have not set one up yet, they are asked to before any desk or admin page opens.",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "sign-in security"
+
+    def __str__(self) -> str:
+        return f"Sign-in security for {self.user}"

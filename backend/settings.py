@@ -7,6 +7,7 @@ ALLOWED_HOSTS, EMAIL_URL and INTAKE_ENCRYPTION_KEYS; see `.env.example`.
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -136,7 +137,11 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "backend",
+    "backend.staff",
     "scheduling",
     "patients",
     "notifications",
@@ -149,9 +154,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # after authentication: adds request.user.is_verified()
+    "backend.staff.middleware.StaffIdleTimeoutMiddleware",
+    "backend.staff.middleware.TwoFactorMiddleware",
     "scheduling.middleware.AdminInClinicTimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as its docs ask: it turns a lockout found during authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -197,6 +207,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Staff sign-in (backend/staff/). Axes comes first: it refuses a locked-out login before any password is checked.
+# It needs `request` passed to `authenticate`, as Django's login views (ours and the admin's) do.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "staff:login"
+LOGIN_REDIRECT_URL = "/desk/"
+# A staff session ends after this many minutes without a request (the desk calendar's polling does not count).
+STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 30, 1)
+# Every staff member must sign in with a code from an authenticator app; a manager can also require it per person.
+STAFF_TWO_FACTOR_REQUIRED = env_bool("STAFF_TWO_FACTOR_REQUIRED", False)
+# After this many wrong passwords for one username from one address, that pair waits STAFF_LOCKOUT_MINUTES.
+# Keyed on the pair: a stranger cannot lock a colleague out of the clinic's own computers, and no address gets
+# more than this many guesses at one account per wait.
+AXES_FAILURE_LIMIT = env_int("STAFF_LOGIN_FAILURE_LIMIT", 5, 1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("STAFF_LOCKOUT_MINUTES", 15, 1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The wait runs from the attempt that locked; trying again meanwhile does not restart it, so the page's time is true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The address as the rate limits see it (NUM_PROXIES decides whether X-Forwarded-For is believed).
+AXES_CLIENT_IP_CALLABLE = "backend.staff.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "backend.staff.lockout.lockout_response"
+OTP_TOTP_ISSUER = "Meridian"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a device's secret or its QR code
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("staff/", include("backend.staff.urls")),
     path("api/v1/", include("scheduling.urls")),
     path("api/v1/", include("patients.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
