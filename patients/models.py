@@ -37,7 +37,7 @@ class Patient(models.Model):
 
     @property
     def initials(self) -> str:
-        """"A.M.": all a calendar feed or a manager's list of affected appointments may show of the patient."""
+        """Such as "A.M.": all a calendar feed or a list of affected appointments may show of the patient."""
         return "".join(f"{name[:1].upper()}." for name in (self.first_name, self.last_name) if name)
 
 
