@@ -10,9 +10,10 @@ from backend.staff.two_factor import confirmed_device
 class AuditEntryAdmin(admin.ModelAdmin):
     """Managers filter the log by user, patient and date; nobody changes it (the database refuses too)."""
 
-    list_display = ["at", "action", "actor_kind", "actor", "patient", "appointment_id", "intake_id"]
-    list_filter = ["action", "actor_kind", "at"]
-    search_fields = ["actor__username", "patient__last_name", "patient__email"]
+    list_display = ["at", "action", "actor_kind", "actor", "patient", "appointment_id", "intake_id", "detail"]
+    list_filter = ["action", "actor_kind", ("actor", admin.RelatedOnlyFieldListFilter), "at"]
+    # A patient is found by name or email (or ?patient__id__exact=N from their page); a user by username.
+    search_fields = ["actor__username", "patient__first_name", "patient__last_name", "patient__email"]
     date_hierarchy = "at"
     list_select_related = ["actor", "patient"]
 

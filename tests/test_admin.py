@@ -133,3 +133,23 @@ def test_the_admin_reads_and_shows_times_in_the_clinics_zone(manager_client, dr_
     assert saved.status_code == 302, saved.content.decode()[:3000]
     time_off = dr_chen.time_off.get()
     assert time_off.start == local(2027, 3, 2, 9)  # 09:00 in New York, stored as 14:00 UTC
+
+
+def test_a_manager_filters_the_audit_log_by_user_patient_and_date(client, dr_chen, follow_up, alice, monday_morning):
+    from backend.audit import Actor
+    from scheduling.services import appointment_book, appointment_set_status
+
+    desk = StaffUserFactory(username="desk@example.org", role="Front desk")
+    visit = appointment_book(service=follow_up, practitioner=dr_chen, start=local(2027, 3, 2, 10), patient=alice)
+    appointment_set_status(appointment=visit, status="arrived", actor=Actor("staff", desk))
+    client.force_login(StaffUserFactory(username="boss@example.org", role="Manager"))
+
+    def listed(**query) -> list[str]:
+        response = client.get("/admin/backend/auditentry/", query)
+        listed = response.context["cl"].result_list
+        return sorted(entry.action for entry in listed if entry.action != "staff.login")  # the manager's own
+
+    assert listed(actor__id__exact=desk.pk) == ["appointment.status"]
+    assert listed(q="Moreau") == ["appointment.book", "appointment.status"]
+    assert listed(at__year="2027", at__month="3", at__day="1") == ["appointment.book", "appointment.status"]
+    assert listed(at__year="2027", at__month="3", at__day="2") == []
