@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from backend.api.permissions import ROLES, role_of
+from backend.api.permissions import PRACTITIONER, ROLES, role_of
 from backend.api.throttles import SettingRateThrottle
 
 
@@ -52,7 +52,8 @@ def staff_page(*roles: str) -> Callable:
     """A page for signed-in staff in one of `roles` (all three when none are named).
 
     Anyone else signed out goes to the staff login; signed in without such a role (a patient, a staff flag
-    without a group) gets a 403. The page is never cached: it shows patients' details. `request.role` is set.
+    without a group, a practitioner's login no calendar is linked to) gets a 403. The page is never cached: it
+    shows patients' details. `request.role` is set.
     """
     allowed = frozenset(roles or ROLES)
 
@@ -65,6 +66,9 @@ def staff_page(*roles: str) -> Callable:
             role = role_of(request.user)
             if role not in allowed:
                 raise PermissionDenied("This page is not open to your role.")
+            if role == PRACTITIONER and not hasattr(request.user, "practitioner"):
+                # A practitioner's login that no calendar is linked to yet: nothing is theirs to open.
+                raise PermissionDenied("No practitioner's calendar is linked to this login yet.")
             request.role = role
             return view(request, *args, **kwargs)
 

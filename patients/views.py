@@ -127,4 +127,5 @@ def my_day(request: HttpRequest) -> HttpResponse:
         .order_by("start")
     )
     shown = [(visit, _intake_shown(request, visit.patient, f"my day {today}")) for visit in visits]
-    return render(request, "desk/my_day.html", {"visits": shown, "today": today, "zone": zone})
+    with timezone.override(zone):
+        return render(request, "desk/my_day.html", {"visits": shown, "today": today, "zone": zone})

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.api.permissions import FRONT_DESK, MANAGER, PRACTITIONER
@@ -81,7 +82,11 @@ def _flag_reader(request: HttpRequest, where: str):
 
 
 def _own_practitioner(request: HttpRequest) -> Practitioner | None:
-    return Practitioner.objects.filter(user=request.user).first() if request.role == PRACTITIONER else None
+    """The signed-in practitioner's own record; None for the desk and managers. A practitioner's login that no
+    calendar is linked to yet opens nothing (404), rather than falling back to the desk's view of everyone."""
+    if request.role != PRACTITIONER:
+        return None
+    return get_object_or_404(Practitioner, user=request.user)
 
 
 def _visible_practitioner(request: HttpRequest, slug: str) -> Practitioner:
@@ -98,6 +103,8 @@ def day(request: HttpRequest) -> HttpResponse:
     location = _location(request)
     shown = _day(request, location.zone)
     by_room = request.GET.get("by") == "room"
+    # The stamp first: a change committed while the calendar is read then shows at the next poll, not never.
+    stamp = calendar_stamp(request.user, *day_bounds(shown, location.zone), location_id=location.id)
     calendar = day_calendar(
         user=request.user,
         location=location,
@@ -106,7 +113,7 @@ def day(request: HttpRequest) -> HttpResponse:
         step=_step(request),
         flags_for=_flag_reader(request, f"day view {shown}"),
     )
-    context = _calendar_context(request, calendar, shown, location.zone)
+    context = _calendar_context(request, calendar, shown, location.zone, stamp)
     context |= {
         "view": "day",
         "location": location,
@@ -114,7 +121,6 @@ def day(request: HttpRequest) -> HttpResponse:
         "by_room": by_room,
         "previous": shown - timedelta(days=1),
         "next": shown + timedelta(days=1),
-        "practitioners": Practitioner.objects.filter(active=True),
     }
     return _render_calendar(request, context)
 
@@ -125,6 +131,7 @@ def week(request: HttpRequest, slug: str) -> HttpResponse:
     practitioner = _visible_practitioner(request, slug)
     zone = practitioner_zone(practitioner)
     monday = monday_of(_day(request, zone))
+    stamp = calendar_stamp(request.user, *_week_bounds(monday, zone), practitioner_id=practitioner.id)
     calendar = week_calendar(
         user=request.user,
         practitioner=practitioner,
@@ -132,7 +139,7 @@ def week(request: HttpRequest, slug: str) -> HttpResponse:
         step=_step(request),
         flags_for=_flag_reader(request, f"week view {monday}"),
     )
-    context = _calendar_context(request, calendar, monday, zone)
+    context = _calendar_context(request, calendar, monday, zone, stamp)
     context |= {
         "view": "week",
         "practitioner": practitioner,
@@ -142,18 +149,18 @@ def week(request: HttpRequest, slug: str) -> HttpResponse:
     return _render_calendar(request, context)
 
 
-def _calendar_context(request: HttpRequest, calendar: DeskCalendar, shown: date, zone) -> dict:
-    low = wall_clock(calendar.columns[0].day if calendar.columns else shown, datetime.min.time(), zone)
-    high = wall_clock(
-        (calendar.columns[-1].day if calendar.columns else shown) + timedelta(days=1), datetime.min.time(), zone
-    )
+def _week_bounds(monday: date, zone) -> tuple[datetime, datetime]:
+    return day_bounds(monday, zone)[0], day_bounds(monday + timedelta(days=6), zone)[1]
+
+
+def _calendar_context(request: HttpRequest, calendar: DeskCalendar, shown: date, zone, stamp: str) -> dict:
     return {
         "calendar": calendar,
         "shown": shown,
         "today": timezone.localdate(timezone=zone),
         "step": _step(request),
         "steps": STEPS,
-        "stamp": calendar_stamp(request.user, low, high),
+        "stamp": stamp,
         "can_book": request.role in (FRONT_DESK, MANAGER) or _own_practitioner(request) is not None,
     }
 
@@ -168,12 +175,19 @@ def _render_calendar(request: HttpRequest, context: dict) -> HttpResponse:
 @staff_page()
 @require_GET
 def changes(request: HttpRequest) -> JsonResponse:
-    """The stamp of what the calendar shows, for the page's poller (one query; no patient data)."""
-    zone = _location(request).zone
-    first = parse_day(request.GET.get("date", "")) or timezone.localdate(timezone=zone)
-    days = 7 if request.GET.get("view") == "week" else 1
-    low, high = day_bounds(first, zone)[0], day_bounds(first + timedelta(days=days - 1), zone)[1]
-    return JsonResponse({"stamp": calendar_stamp(request.user, low, high)})
+    """The stamp of what the calendar shows, for the page's poller (no patient data): the day at a location, or
+    with `practitioner=<slug>` that practitioner's week, bounded exactly as the page bounds it."""
+    slug = request.GET.get("practitioner")
+    if slug:
+        practitioner = _visible_practitioner(request, slug)
+        zone = practitioner_zone(practitioner)
+        monday = monday_of(parse_day(request.GET.get("date", "")) or timezone.localdate(timezone=zone))
+        stamp = calendar_stamp(request.user, *_week_bounds(monday, zone), practitioner_id=practitioner.id)
+    else:
+        location = _location(request)
+        shown = _day(request, location.zone)
+        stamp = calendar_stamp(request.user, *day_bounds(shown, location.zone), location_id=location.id)
+    return JsonResponse({"stamp": stamp})
 
 
 @staff_page()
@@ -305,16 +319,17 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ServiceError as error:
         form.add_error(None, error.detail)
-        return _appointment_page(request, appointment, move=form, status=409 if error.status_code == 409 else 400)
+        return _appointment_page(request, appointment, move=form, status=error.status_code)
     local = appointment.start.astimezone(appointment.location.zone)
     messages.success(request, f"Moved to {local:%a %-d %b, %H:%M} with {appointment.practitioner.name}.")
     return redirect(_back(request, appointment))
 
 
 def _back(request: HttpRequest, appointment: Appointment) -> str:
-    """Back to the calendar the change was made from (a same-site path only), else the appointment's day."""
+    """Back to the calendar the change was made from (a same-site /desk/ path only), else the appointment's day."""
     back = request.POST.get("next", "")
-    if back.startswith("/desk/") and not back.startswith("//"):
+    same_site = url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure())
+    if same_site and back.startswith("/desk/") and "\n" not in back and "\r" not in back:
         return back
     local = appointment.start.astimezone(appointment.location.zone)
     return f"{reverse('desk:day')}?date={local.date().isoformat()}&location={appointment.location.slug}"
@@ -363,8 +378,8 @@ def book(request: HttpRequest) -> HttpResponse:
             actor=actor_of(request),
         )
     except ServiceError as error:
-        form.add_error("start" if error.field in (None, "start") else None, error.detail)
-        return _booking_page(request, form, status=409 if error.status_code == 409 else 400)
+        form.add_error(error.field if error.field in form.fields else None, error.detail)
+        return _booking_page(request, form, status=error.status_code)
     messages.success(request, f"Booked {appointment.patient.full_name}.")
     return redirect("desk:appointment", pk=appointment.pk)
 
@@ -402,7 +417,8 @@ def _booking_page(request: HttpRequest, form: DeskBookingForm, status: int = 200
     matches = patient_search(request.user, q) if patient is None else []
     context = {"form": form, "slots": slots, "zone": zone, "patient": patient, "q": q, "matches": matches}
     context["chosen_start"] = data.get("start", "")
-    return render(request, "desk/book.html", context, status=status)
+    with timezone.override(zone or timezone.get_current_timezone()):  # the free times, in their location's zone
+        return render(request, "desk/book.html", context, status=status)
 
 
 # A practitioner's own time off (a manager, anyone's) ------------------------------------------------------------

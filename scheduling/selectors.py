@@ -370,15 +370,24 @@ def drawn_appointments(user: AbstractBaseUser | AnonymousUser, low: datetime, hi
     )
 
 
-def calendar_stamp(user: AbstractBaseUser | AnonymousUser, low: datetime, high: datetime) -> str:
-    """Changes whenever an appointment this user sees in [low, high) is booked, moved in or out, or changes
+def calendar_stamp(
+    user: AbstractBaseUser | AnonymousUser,
+    low: datetime,
+    high: datetime,
+    *,
+    location_id: int | None = None,
+    practitioner_id: int | None = None,
+) -> str:
+    """Changes whenever an appointment the calendar draws in [low, high) is booked, moved in or out, or changes
     status (each raises its `version`; a move out lowers the count and the sum): the desk polls this one
-    aggregate and fetches the calendar again only when it differs."""
-    found = (
-        appointments_visible_to(user)
-        .filter(start__lt=high, end__gt=low)
-        .aggregate(count=Count("id"), versions=Sum("version"), latest=Max("updated_at"))
-    )
+    aggregate and fetches the calendar again only when it differs. Holds and other locations don't count: each
+    fetch reads (and audits) the safety flags of everyone shown."""
+    drawn = drawn_appointments(user, low, high).order_by()
+    if location_id is not None:
+        drawn = drawn.filter(location_id=location_id)
+    if practitioner_id is not None:
+        drawn = drawn.filter(practitioner_id=practitioner_id)
+    found = drawn.aggregate(count=Count("id"), versions=Sum("version"), latest=Max("updated_at"))
     latest = found["latest"].timestamp() if found["latest"] else 0
     return f"{found['count']}-{found['versions'] or 0}-{latest}"
 
@@ -510,7 +519,9 @@ def _calendar(
     for appointment in drawn:
         column = by_key.get(placed(appointment))
         day = appointment.start.astimezone(zone).date()
-        block = grid.block(minute_of_day(appointment.start, day, zone), minute_of_day(appointment.end, day, zone))
+        starts = minute_of_day(appointment.start, day, zone)
+        # On the night the clocks go back a visit can end "before" it starts on the wall clock: one row at least.
+        block = grid.block(starts, max(minute_of_day(appointment.end, day, zone), starts + grid.step))
         if column is not None and block is not None:
             card = Card(
                 appointment,

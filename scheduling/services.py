@@ -11,20 +11,23 @@ import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from http import HTTPStatus
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backend.api.permissions import PRACTITIONER, role_of
 from backend.audit import SYSTEM, Actor, audit_write
 from backend.errors import Conflict, ServiceError
 from patients.models import Patient
+from patients.selectors import patients_visible_to
 from patients.services import PatientDetails, patient_find, patient_find_or_create
 from scheduling import availability
 from scheduling.availability import Problem
 from scheduling.models import Appointment, Clinic, Location, Practitioner, Service, TimeOff, WorkingHours
 from scheduling.schedule_changes import listing, schedule_lock, stranded_by_time_off
-from scheduling.selectors import active_appointments, engine_inputs
+from scheduling.selectors import active_appointments, engine_inputs, practitioner_zone
 
 Status = Appointment.Status
 Source = Appointment.Source
@@ -53,6 +56,31 @@ _PROBLEM_MESSAGES = {
     Problem.CLOSED: "The clinic is closed that day.",
     Problem.TIME_OFF: "The practitioner is away at this time.",
 }
+
+
+class NotYourCalendar(ServiceError):
+    """A practitioner books and moves appointments on their own calendar only, whichever door they come in by."""
+
+    code = "not_your_calendar"
+    status_code = HTTPStatus.FORBIDDEN
+
+
+def _check_actor_calendar(
+    actor: Actor, practitioner: Practitioner | None, patient: Patient | PatientDetails | None = None
+) -> None:
+    """A practitioner acts on their own calendar, for patients they can already see: a booking made from typed
+    details must not turn a stranger's record (found by email and birth date) into one of their patients."""
+    if actor.user is None or role_of(actor.user) != PRACTITIONER:
+        return
+    if practitioner is None or practitioner.user_id != actor.user.pk:
+        raise NotYourCalendar(
+            "Practitioners book and move appointments on their own calendar only.", field="practitioner"
+        )
+    known = patient_find(patient) if isinstance(patient, PatientDetails) else None
+    if known is not None and not patients_visible_to(actor.user).filter(pk=known.pk).exists():
+        raise NotYourCalendar(
+            "This person already has a record at the clinic; please ask the front desk to book them.", field="email"
+        )
 
 
 def _raise_for(problem: Problem) -> None:
@@ -244,6 +272,7 @@ def appointment_book(
         raise NotBookable(
             "Only staff can book outside working hours, for a chosen practitioner.", field="outside_hours"
         )
+    _check_actor_calendar(actor, practitioner, patient)
     return _take(service, start, patient, practitioner, source, now or timezone.now(), outside_hours, actor)
 
 
@@ -349,14 +378,19 @@ def _book(
 _OUTSIDE = {True: ", outside working hours", False: ""}
 
 
-def _within_hours(service: Service, practitioner: Practitioner, start: datetime, now: datetime, source: str) -> bool:
-    """Whether an override was needed at all: a time inside the hours is recorded as an ordinary booking."""
+def _within_hours(
+    service: Service, practitioner: Practitioner, start: datetime, now: datetime, source: str, moving: int | None = None
+) -> bool:
+    """Whether an override was needed at all: a time inside the hours is recorded as an ordinary booking.
+
+    `moving`: the appointment being moved, whose old time must not count against its new one."""
     inputs = engine_inputs(
         service=service,
         span=(start, start + service.duration),
         now=now,
         source=source,
         practitioner_ids=[practitioner.id],
+        exclude_appointment_id=moving,
     )
     calendar = next(iter(inputs.calendars), None)
     return calendar is not None and availability.check_start(inputs.rules, calendar, inputs.locations, start).ok
@@ -494,7 +528,8 @@ def appointment_cancel(
         if updated != 1:
             raise Conflict("This appointment can no longer be cancelled.", code="not_cancellable")
         appointment.refresh_from_db()
-        _audit(actor, "appointment.cancel", appointment, f"cancelled{' late' if late else ''}: {reason[:200]}")
+        # The reason stays on the appointment: people write health details there ("migraine since Tuesday").
+        _audit(actor, "appointment.cancel", appointment, "cancelled late" if late else "cancelled")
     return appointment
 
 
@@ -516,6 +551,7 @@ def appointment_reschedule(
         _refuse_late_patient_change(appointment, now, Clinic.load(), "moved")
     if outside_hours and not by_staff:
         raise NotBookable("Only staff can book outside working hours.", field="outside_hours")
+    _check_actor_calendar(actor, practitioner or appointment.practitioner)
     source = Source.STAFF if by_staff else Source.ONLINE
     practitioner = practitioner or appointment.practitioner
     _check_offer(appointment.service, practitioner, source)
@@ -556,15 +592,14 @@ def _reschedule(
         start=start,
         end=start + service.duration,
         blocked_until=start + service.duration + service.buffer,
-        outside_hours=outside_hours and not _within_hours(service, practitioner, start, now, source),
+        outside_hours=outside_hours and not _within_hours(service, practitioner, start, now, source, current.pk),
         version=F("version") + 1,
         updated_at=now,
     )
     if updated != 1:
         raise SlotUnavailable("This appointment changed while you were moving it; please try again.")
     before = _when(current)
-    current.refresh_from_db()
-    current = Appointment.objects.select_related("location", "practitioner").get(pk=current.pk)
+    current = Appointment.objects.select_related("service", "patient", "location", "practitioner").get(pk=current.pk)
     moved = f"moved from {before} to {_when(current)}" + _OUTSIDE[current.outside_hours]
     _audit(actor, "appointment.reschedule", current, moved)
     return current
@@ -646,8 +681,7 @@ def time_off_add(
         if stranded:
             raise StrandsAppointments(stranded)
         away = TimeOff.objects.create(practitioner=practitioner, start=start, end=end, reason=reason[:200])
-        period = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
-        audit_write(actor, "schedule.time_off_add", detail=f"{practitioner.name}: {period}")
+        audit_write(actor, "schedule.time_off_add", detail=_time_off_words(away))
     return away
 
 
@@ -655,4 +689,10 @@ def time_off_remove(*, time_off: TimeOff, actor: Actor = SYSTEM) -> None:
     with transaction.atomic():
         deleted, _ = TimeOff.objects.filter(pk=time_off.pk).delete()
         if deleted:
-            audit_write(actor, "schedule.time_off_remove", detail=f"{time_off.practitioner.name}: {time_off}")
+            audit_write(actor, "schedule.time_off_remove", detail=_time_off_words(time_off))
+
+
+def _time_off_words(away: TimeOff) -> str:
+    zone = practitioner_zone(away.practitioner)
+    start, end = away.start.astimezone(zone), away.end.astimezone(zone)
+    return f"{away.practitioner.name}: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} ({zone.key})"

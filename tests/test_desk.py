@@ -299,3 +299,32 @@ def test_the_day_view_takes_the_same_number_of_queries_however_full_the_day(desk
         appointment_book(service=follow_up, practitioner=dr_chen, start=start, patient=patient)
         intake_submit(patient=patient, answers=answers(), consent_name=patient.full_name)
     assert queries() == before
+
+
+def test_a_practitioner_cannot_make_a_stranger_their_patient_by_typing_their_details(client, chen_login, tuesday):
+    bob = tuesday[1].patient
+    client.force_login(chen_login)
+    typed = booking_post(
+        first_name="Bob", last_name="Lindqvist", email=bob.email, date_of_birth=bob.date_of_birth.isoformat()
+    )
+    common = {"service": tuesday[1].service_id, "practitioner": tuesday[0].practitioner_id, "day": "2027-03-02"}
+    response = client.post(reverse("desk:book"), {**typed, "start": "2027-03-02T14:00:00-05:00", **common})
+    assert response.status_code == 403
+    assert "ask the front desk" in response.content.decode()
+    assert bob.appointments.count() == 1
+    assert client.get(reverse("desk:patient", args=[bob.pk])).status_code == 404
+
+
+def test_a_cancellation_reason_stays_out_of_the_audit_log(desk, tuesday):
+    desk.post(reverse("desk:appointment-cancel", args=[tuesday[0].pk]), {"reason": "Migraine since Tuesday"})
+    assert AuditEntry.objects.get(action="appointment.cancel").detail == "cancelled"
+
+
+def test_a_move_inside_the_hours_is_not_recorded_as_outside_them(desk, dr_chen, tuesday):
+    alices = tuesday[0]
+    desk.post(
+        reverse("desk:appointment-move", args=[alices.pk]),
+        {"practitioner": dr_chen.pk, "day": "2027-03-02", "time": "10:30", "outside_hours": "on"},
+    )
+    alices.refresh_from_db()
+    assert (alices.start, alices.outside_hours) == (local(2027, 3, 2, 10, 30), False)

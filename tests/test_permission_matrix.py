@@ -1,7 +1,8 @@
 """Who may open what: one matrix of role by page or endpoint by verb, object level included.
 
 The actors: nobody signed in, a signed-in user who is not staff (patients never are), a staff login without a role,
-the front desk, Dr Chen (a practitioner, whose patient is Alice), a manager (the Manager group, not a superuser),
+a locum in the Practitioner group whose login no calendar is linked to yet, the front desk, Dr Chen (a practitioner,
+whose patient is Alice), a manager (the Manager group, not a superuser),
 and someone holding Alice's manage link. Bob is Dr Okafor's patient: changing an id in the address must not let
 Dr Chen see him. Each cell runs against a fresh database, so a change made by one cell never decides another.
 """
@@ -20,7 +21,7 @@ from tests.test_intake import answers
 
 pytestmark = pytest.mark.django_db
 
-ACTORS = ("nobody", "patient", "no_role", "desk", "chen", "manager", "link")
+ACTORS = ("nobody", "patient", "no_role", "locum", "desk", "chen", "manager", "link")
 STAFF = {"desk", "chen", "manager"}
 DESK = {"desk", "manager"}
 
@@ -117,7 +118,21 @@ MATRIX = [
         "/api/v1/availability/?service={service_id}&start=2027-03-02&end=2027-03-02",
         set(ACTORS),
     ),
-    cell("API: book (patients need no account)", "post", "/api/v1/appointments/", set(ACTORS), API_BOOKING),
+    cell("API: book (patients need no account)", "post", "/api/v1/appointments/", set(ACTORS) - {"locum"}, API_BOOKING),
+    cell(
+        "API: book with Dr Okafor",
+        "post",
+        "/api/v1/appointments/",
+        set(ACTORS) - {"chen", "locum"},
+        {**API_BOOKING, "practitioner": "{okafor_id}"},
+    ),
+    cell(
+        "API: move Alice's to Dr Okafor",
+        "post",
+        "/api/v1/appointments/{alices_visit}/reschedule/",
+        DESK | {"link"},
+        {**API_MOVE, "practitioner": "{okafor_id}"},
+    ),
     cell("API: move Alice's", "post", "/api/v1/appointments/{alices_visit}/reschedule/", STAFF | {"link"}, API_MOVE),
     cell("API: move Bob's", "post", "/api/v1/appointments/{bobs_visit}/reschedule/", DESK, API_MOVE),
     cell("API: Alice's appointment", "get", "/api/v1/appointments/{alices_visit}/", STAFF | {"link"}),
@@ -149,6 +164,7 @@ def scene(dr_chen, dr_okafor, follow_up, alice, bob, monday_morning):
     users = {
         "patient": StaffUserFactory(username="patient@example.org", is_staff=False),
         "no_role": StaffUserFactory(username="norole@example.org"),
+        "locum": StaffUserFactory(username="locum@example.org", role=PRACTITIONER),
         "desk": StaffUserFactory(username="desk@example.org", role=FRONT_DESK),
         "chen": dr_chen.user,
         "manager": StaffUserFactory(username="manager@example.org", role=MANAGER),
