@@ -56,7 +56,7 @@ class StaffUserFactory(factory.django.DjangoModelFactory):
     def role(self, create, extracted, **kwargs):
         """StaffUserFactory(role="Front desk"): the user joins that role's group (created by a migration)."""
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            self.groups.add(Group.objects.get_or_create(name=extracted)[0])
 
 
 class PractitionerFactory(factory.django.DjangoModelFactory):
