@@ -292,6 +292,7 @@ def test_the_day_view_takes_the_same_number_of_queries_however_full_the_day(desk
             assert day_view(desk).status_code == 200
         return len(captured)
 
+    day_view(desk)  # the first request of a session pushes its idle clock back (a session write); not counted
     before = queries()
     for hour, minute in ((12, 0), (13, 15), (14, 30), (15, 45)):  # an hour and the buffer apart
         patient = PatientFactory()
