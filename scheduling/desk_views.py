@@ -226,6 +226,7 @@ def _visible_appointment(request: HttpRequest, pk: int) -> Appointment:
 
 
 def _movable_to(request: HttpRequest):
+    """Whom an appointment may be booked with or moved to: a practitioner, themselves; the desk, anyone active."""
     own = _own_practitioner(request)
     return Practitioner.objects.filter(pk=own.pk) if own else Practitioner.objects.filter(active=True)
 
@@ -341,8 +342,6 @@ def _back(request: HttpRequest, appointment: Appointment) -> str:
 
 
 def _booking_form(request: HttpRequest, data=None) -> DeskBookingForm:
-    own = _own_practitioner(request)
-    practitioners = Practitioner.objects.filter(pk=own.pk) if own else Practitioner.objects.filter(active=True)
     initial = {
         "day": parse_day(request.GET.get("date", "")) or timezone.localdate(),
         "practitioner": request.GET.get("practitioner"),
@@ -350,7 +349,7 @@ def _booking_form(request: HttpRequest, data=None) -> DeskBookingForm:
     if request.GET.get("patient", "").isdigit():
         initial["patient"] = int(request.GET["patient"])
     return DeskBookingForm(
-        data, services=Service.objects.filter(active=True), practitioners=practitioners, initial=initial
+        data, services=Service.objects.filter(active=True), practitioners=_movable_to(request), initial=initial
     )
 
 
