@@ -6,7 +6,6 @@ HTTP only. What a role may see is decided by the selectors (`patients_visible_to
 """
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -122,7 +121,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
     low, high = day_bounds(today, zone)
     visits = (
         Appointment.objects.filter(practitioner=practitioner, start__lt=high, end__gt=low)
-        .filter(Q(status__in=[Status.BOOKED, Status.ARRIVED, Status.COMPLETED, Status.NO_SHOW]))
+        .filter(status__in=[Status.BOOKED, Status.ARRIVED, Status.COMPLETED, Status.NO_SHOW])
         .select_related("patient", "service", "room")
         .order_by("start")
     )
