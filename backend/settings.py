@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "scheduling",
     "patients",
     "notifications",
+    "education",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("desk/", include("scheduling.desk_urls")),
+    path("learn/", include("education.urls")),
     path("", include("scheduling.booking_urls")),
 ]
 
