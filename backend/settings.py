@@ -124,6 +124,10 @@ ALLOWED_HOSTS = [host for host in ALLOWED_HOSTS if host]
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off (comma-separated host names).")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where patients reach this site: emails link to it (manage links, intake, articles), so it must be right.
+SITE_URL = env_url("SITE_URL", {"http", "https"}).rstrip("/") or ("http://127.0.0.1:8000" if DEBUG else "")
+if not SITE_URL:
+    raise ImproperlyConfigured("SITE_URL must be set when DEBUG is off (such as https://booking.example.org).")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -262,6 +266,8 @@ try:
 except (ImproperlyConfigured, ValueError, KeyError) as error:
     raise ImproperlyConfigured(f"EMAIL_URL is not an email URL such as smtp://host:25 ({error}).") from None
 vars().update(EMAIL_CONFIG)
+# Seconds before a silent mail server counts as down (the send is then retried later, not left hanging).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, 1)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Meridian <bookings@example.org>")
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport, so `make run`
@@ -289,7 +295,17 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "release-expired-holds": {"task": "scheduling.tasks.release_expired_holds", "schedule": 60.0},
+    "sweep-due-messages": {
+        "task": "notifications.tasks.sweep_due_messages",
+        "schedule": float(env_int("NOTIFICATIONS_SWEEP_SECONDS", 60, 1)),
+    },
 }
+
+# The outbox (notifications/). A message still queued this long after it was claimed lost its task (the broker
+# restarted empty) and is queued again; a delivery that keeps failing is tried this many times, then shown to
+# staff as failed.
+NOTIFICATIONS_REQUEUE_AFTER_SECONDS = env_int("NOTIFICATIONS_REQUEUE_AFTER_SECONDS", 600, 60)
+NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 5, 1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("desk/", include("scheduling.desk_urls")),
     path("learn/", include("education.urls")),
+    path("messages/", include("notifications.urls")),
     path("", include("scheduling.booking_urls")),
 ]
 

@@ -189,3 +189,11 @@ def communication_preferences_set(
         _communication_preferences_set(patient, reminders_opt_in=reminders_opt_in, education_opt_in=education_opt_in)
         detail = f"reminders {'on' if reminders_opt_in else 'off'}, education {'on' if education_opt_in else 'off'}"
         audit_write(actor, "patient.preferences", patient_id=patient.pk, detail=detail)
+
+
+def communication_preference_withdraw(*, patient: Patient, what: str, actor: Actor) -> None:
+    """The patient followed an email's unsubscribe link: "education" or "reminders" stops."""
+    field = {"education": "education_opt_in", "reminders": "reminders_opt_in"}[what]
+    with transaction.atomic():
+        _communication_preferences_set(patient, **{field: False})
+        audit_write(actor, "patient.preferences", patient_id=patient.pk, detail=f"{what} off (email link)")

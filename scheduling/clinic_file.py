@@ -57,6 +57,8 @@ from scheduling.models import (
     Service,
     TimeOff,
     WorkingHours,
+    default_reminder_hours,
+    validate_reminder_hours,
     validate_timezone,
 )
 
@@ -135,6 +137,9 @@ class BookingSpec(_Spec):
     horizon_days: int = Field(ge=1, le=_SMALLINT_MAX)
     late_cancel_hours: int = Field(ge=0, le=_SMALLINT_MAX)
     hold_minutes: int = Field(ge=1, le=_SMALLINT_MAX)
+    reminder_hours: Annotated[list[int], _checked_by(validate_reminder_hours)] = Field(
+        default_factory=default_reminder_hours
+    )
 
 
 class ClinicSpec(_Spec):
@@ -154,6 +159,7 @@ class LocationSpec(_Spec):
     name: Name
     timezone: Zone
     address: str = Field(min_length=1)
+    directions: str = ""
     phone: Text = Field("", max_length=40)
     rooms: list[RoomSpec] = Field(min_length=1)
 
@@ -709,7 +715,13 @@ def _clinic_values(clinic: ClinicSpec) -> dict[str, Any]:
 
 
 def _load_location(spec: LocationSpec, summary: LoadSummary) -> None:
-    values = {"name": spec.name, "timezone": spec.timezone, "address": spec.address, "phone": spec.phone}
+    values = {
+        "name": spec.name,
+        "timezone": spec.timezone,
+        "address": spec.address,
+        "directions": spec.directions,
+        "phone": spec.phone,
+    }
     location = _upsert(Location, {"slug": spec.slug}, values, summary)
     for room in spec.rooms:
         _upsert(Room, {"location": location, "slug": room.slug}, {"name": room.name}, summary)

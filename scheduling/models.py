@@ -21,6 +21,23 @@ def validate_timezone(name: str) -> None:
         raise ValidationError(f"{name!r} is not an IANA time zone such as Europe/London.") from None
 
 
+def default_reminder_hours() -> list[int]:
+    return [48, 2]
+
+
+# A week: a reminder further ahead than that is forgotten again before the visit.
+MAX_REMINDER_HOURS = 168
+
+
+def validate_reminder_hours(value: object) -> None:
+    if not isinstance(value, list) or len(value) > 4:
+        raise ValidationError("Give at most four reminders, as a list of hours such as [48, 2].")
+    if any(type(hours) is not int or not 1 <= hours <= MAX_REMINDER_HOURS for hours in value):
+        raise ValidationError(f"Each reminder is a whole number of hours from 1 to {MAX_REMINDER_HOURS}.")
+    if len(set(value)) != len(value):
+        raise ValidationError("Each reminder must be at a different time.")
+
+
 class Clinic(models.Model):
     """The clinic and its booking policy. There is exactly one row (pk=1)."""
 
@@ -34,6 +51,11 @@ class Clinic(models.Model):
     horizon_days = models.PositiveSmallIntegerField(default=90, validators=[MinValueValidator(1)])
     late_cancel_hours = models.PositiveSmallIntegerField(default=24)
     hold_minutes = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(1)])
+    reminder_hours = models.JSONField(
+        default=default_reminder_hours,
+        validators=[validate_reminder_hours],
+        help_text="How many hours before a visit each reminder is sent, e.g. [48, 2].",
+    )
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="clinic_is_a_singleton")]
@@ -52,6 +74,7 @@ class Location(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
     address = models.TextField(blank=True)
+    directions = models.TextField(blank=True, help_text="How to find the door: shown in confirmation emails.")
     phone = models.CharField(max_length=40, blank=True)
 
     class Meta:

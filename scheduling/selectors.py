@@ -557,3 +557,11 @@ def _shade(column: Column, grid: Grid, hours: list[tuple], time_off: list[TimeOf
             block = grid.block(minute_of_day(away.start, column.day, zone), minute_of_day(away.end, column.day, zone))
             if block:
                 column.away.append((block, away.reason or "Time off"))
+
+
+def is_first_visit(appointment: Appointment) -> bool:
+    """No earlier visit that happened or is still to happen: the patient has not been seen before this one."""
+    earlier = Appointment.objects.filter(patient_id=appointment.patient_id, start__lt=appointment.start).exclude(
+        status__in=[Appointment.Status.CANCELLED, Appointment.Status.HELD, Appointment.Status.NO_SHOW]
+    )
+    return not earlier.exclude(pk=appointment.pk).exists()

@@ -5,6 +5,9 @@ of its own. Booking follows one pattern: lock the practitioners (sorted by id) a
 (sorted by id), re-check every rule against fresh rows with the availability engine, then write. The
 PostgreSQL exclusion constraints are the backstop: if anything slips past the locks, the insert fails
 and the caller gets a clean 409, never a 500 and never a double booking.
+
+Each change writes, in its own transaction, the messages it owes patients and staff (notifications/services.py):
+rows in the outbox, delivered later by the sweeper, so a booking never waits on Redis or a mail server.
 """
 
 import secrets
@@ -20,6 +23,12 @@ from django.utils import timezone
 from backend.api.permissions import PRACTITIONER, role_of
 from backend.audit import SYSTEM, Actor, audit_write
 from backend.errors import Conflict, ServiceError
+from notifications.services import (
+    messages_for_booking,
+    messages_for_cancellation,
+    messages_for_move,
+    messages_for_status,
+)
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 from patients.services import PatientDetails, patient_find, patient_find_or_create
@@ -372,6 +381,7 @@ def _book(
     )
     if booked.status == Status.BOOKED:
         _audit(actor, "appointment.book", booked, f"booked for {_when(booked)}" + _OUTSIDE[booked.outside_hours])
+        messages_for_booking(appointment=booked, online=source == Source.ONLINE, now=now)
     return booked
 
 
@@ -471,6 +481,7 @@ def _confirm_hold(
         return None
     held.refresh_from_db()
     _audit(actor, "appointment.book", held, f"booked for {_when(held)}")
+    messages_for_booking(appointment=held, online=held.source == Source.ONLINE, now=now)
     return held
 
 
@@ -530,6 +541,8 @@ def appointment_cancel(
         appointment.refresh_from_db()
         # The reason stays on the appointment: people write health details there ("migraine since Tuesday").
         _audit(actor, "appointment.cancel", appointment, "cancelled late" if late else "cancelled")
+        if appointment.patient_id is not None:  # a released hold owes nobody a message
+            messages_for_cancellation(appointment=appointment, by_patient=not by_staff, now=now)
     return appointment
 
 
@@ -602,6 +615,7 @@ def _reschedule(
     current = Appointment.objects.select_related("service", "patient", "location", "practitioner").get(pk=current.pk)
     moved = f"moved from {before} to {_when(current)}" + _OUTSIDE[current.outside_hours]
     _audit(actor, "appointment.reschedule", current, moved)
+    messages_for_move(appointment=current, now=now)
     return current
 
 
@@ -639,6 +653,7 @@ def appointment_set_status(
             )
         appointment.refresh_from_db()
         _audit(actor, "appointment.status", appointment, f"{previous} → {status}")
+        messages_for_status(appointment=appointment, now=now)
     return appointment
 
 

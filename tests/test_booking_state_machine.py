@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule, run_state_machine_as_test
 
 from backend.errors import Conflict, ServiceError
+from notifications.models import Message
 from patients.models import Patient
 from scheduling.models import Appointment, Practitioner, Room, Service
 from scheduling.services import (
@@ -211,7 +212,8 @@ class BookingMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         # The services open durable transactions, so an example cannot run inside a savepoint of its own:
-        # the rows it wrote are deleted instead.
+        # the rows it wrote are deleted instead (their outbox messages first: those protect their appointments).
+        Message.objects.all().delete()
         Appointment.objects.all().delete()
 
     def start_at(self, when: When) -> datetime:

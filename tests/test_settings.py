@@ -20,6 +20,7 @@ GOOD = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp://127.0.0.1:1025",
+    "SITE_URL": "https://booking.example.org",
     "INTAKE_ENCRYPTION_KEYS": "McdXYdQapUpH46iMfNFkv9dBGBsUUeKa8_RmnkZfIzw=",
 }
 REPORT = """
@@ -89,6 +90,7 @@ def test_it_starts_with_no_environment_at_all_when_debug_is_on():
         ("SECURE_COOKIES", "sometimes"),
         ("REDIS_URL", None),  # with DEBUG off: tasks must reach the workers
         ("EMAIL_URL", None),  # with DEBUG off: patients' email must not end up in the logs
+        ("SITE_URL", None),  # with DEBUG off: emails would link nowhere
         ("INTAKE_ENCRYPTION_KEYS", None),  # with DEBUG off: no key derived from SECRET_KEY
         ("INTAKE_ENCRYPTION_KEYS", "not-a-fernet-key"),
     ],
@@ -109,6 +111,7 @@ def test_it_refuses_to_start_on_a_bad_value_and_names_it(variable, value):
         ("DATABASE_URL", "postgres://db:notaport/x"),
         ("REDIS_URL", "not a url"),
         ("EMAIL_URL", "bogus://"),
+        ("SITE_URL", "ftp://booking.example.org"),
         ("LOG_LEVEL", "loud"),
         ("ALLOWED_HOSTS", " "),
     ],

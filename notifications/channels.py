@@ -1,0 +1,134 @@
+"""How a message leaves Meridian. A channel finds the address, renders the content its own way and sends it.
+
+Email is the only channel today. An SMS channel would implement the same three methods (an address from the
+patient's phone, a short text template, a provider's API) and be added to `CHANNELS`; the sweeper, the send
+task and the outbox rows stay as they are.
+"""
+
+import contextlib
+import smtplib
+import socket
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from notifications.content import Content
+    from notifications.models import Message
+
+
+class TransientSendError(Exception):
+    """Worth trying again later: the server is down, busy or timed out (SMTP 4xx)."""
+
+
+class PermanentSendError(Exception):
+    """Trying again will not help: the server refused the address or the message (SMTP 5xx)."""
+
+
+class Channel(Protocol):
+    def address(self, message: "Message", content: "Content") -> str:
+        """Where this message goes ('' when there is nowhere: no clinic inbox for a staff notice)."""
+
+    def send(self, message: "Message", content: "Content", address: str) -> None:
+        """Deliver, or raise TransientSendError / PermanentSendError."""
+
+
+class EmailChannel:
+    """Email through Django's configured backend (SMTP from EMAIL_URL, the console under `make run`, memory in
+    tests). One connection is kept open per worker process: opening one per message would cap throughput."""
+
+    def __init__(self) -> None:
+        self._connection = None
+
+    def address(self, message: "Message", content: "Content") -> str:
+        return content.recipient_email
+
+    def send(self, message: "Message", content: "Content", address: str) -> None:
+        email = self.compose(message, content, address)
+        reused = self._connection is not None
+        try:
+            self._deliver(email)
+        except smtplib.SMTPServerDisconnected as error:
+            self._drop()
+            if not reused:
+                raise classify(error) from error
+            # The connection kept from an earlier message was closed by the server while idle: one fresh try.
+            self._deliver_or_raise(email)
+        except Exception as error:
+            self._drop()
+            raise classify(error) from error
+
+    def compose(self, message: "Message", content: "Content", address: str) -> EmailMultiAlternatives:
+        context = content.context
+        with timezone.override(content.zone):  # every time in the email in the location's zone
+            text = render_to_string(f"emails/{message.kind}.txt", context)
+            html = render_to_string(f"emails/{message.kind}.html", context)
+        headers = {"Message-ID": message_id_header(message)}
+        if content.unsubscribe_url:
+            # RFC 8058 one-click: the mail provider POSTs to the link; a person following it is asked first.
+            headers["List-Unsubscribe"] = f"<{content.unsubscribe_url}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        email = EmailMultiAlternatives(
+            subject=content.subject,
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[address],
+            reply_to=[content.reply_to] if content.reply_to else None,
+            headers=headers,
+        )
+        email.attach_alternative(html, "text/html")
+        for attachment in content.attachments:
+            email.attach(attachment.filename, attachment.content, attachment.mimetype)
+        return email
+
+    def _deliver(self, email: EmailMultiAlternatives) -> None:
+        if self._connection is None:
+            self._connection = get_connection(fail_silently=False)
+            self._connection.open()
+        email.connection = self._connection
+        email.send(fail_silently=False)
+
+    def _deliver_or_raise(self, email: EmailMultiAlternatives) -> None:
+        try:
+            self._deliver(email)
+        except Exception as error:
+            self._drop()
+            raise classify(error) from error
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # a broken connection may fail to close; it is dropped anyway
+                connection.close()
+
+
+def message_id_header(message: "Message") -> str:
+    """The same Message-ID on every attempt, so a mail client shows a rare second delivery as one message."""
+    domain = urlsplit(settings.SITE_URL).hostname or "meridian.invalid"
+    return f"<meridian-message-{message.pk}@{domain}>"
+
+
+def classify(error: Exception) -> Exception:
+    """Sort a delivery error into worth-retrying or not (SMTP's own 4xx/5xx where it gives one)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _text in error.recipients.values()]
+        return (TransientSendError if all(400 <= code < 500 for code in codes) else PermanentSendError)(
+            f"The address was refused ({', '.join(map(str, codes))})."
+        )
+    if isinstance(error, smtplib.SMTPResponseException):
+        kind = TransientSendError if 400 <= error.smtp_code < 500 else PermanentSendError
+        return kind(f"The mail server said {error.smtp_code}.")
+    if isinstance(error, smtplib.SMTPException | socket.timeout | OSError):
+        return TransientSendError(f"The mail server could not be reached ({type(error).__name__}).")
+    return error
+
+
+CHANNELS: dict[str, Channel] = {"email": EmailChannel()}
+
+
+def channel_for(name: str) -> Channel:
+    return CHANNELS[name]
