@@ -213,6 +213,7 @@ class _BlockParser(HTMLParser):
         self.page_title = ""
         self.first_h1 = ""
         self.canonical = ""
+        self.skipped: list[str] = []  # the furniture elements left out, as "aside#secondary" or "div.share-buttons"
         self._open: list[str] = []
         self._skip_at: int | None = None  # depth of the furniture element being skipped
         self._block: tuple[str, int] | None = None  # (tag, depth) of the block being captured
@@ -235,6 +236,8 @@ class _BlockParser(HTMLParser):
         names = f"{attributes.get('class', '')} {attributes.get('id', '')}"
         if tag in _FURNITURE_TAGS or _FURNITURE_NAMES.search(names):
             self._skip_at = len(self._open)
+            if tag != "head":
+                self.skipped.append(_element_name(tag, attributes))
             return
         if self._block is None and tag in _BLOCK_TAGS:
             self._flush_loose()
@@ -322,6 +325,13 @@ class _BlockParser(HTMLParser):
     def close(self) -> None:
         super().close()
         self._flush_loose()
+
+
+def _element_name(tag: str, attributes: dict[str, str]) -> str:
+    if attributes.get("id"):
+        return f"{tag}#{attributes['id']}"
+    classes = attributes.get("class", "").split()
+    return f"{tag}.{classes[0]}" if classes else tag
 
 
 def html_blocks(text: str) -> _BlockParser:
@@ -453,14 +463,24 @@ def _declared_topics(meta: dict) -> tuple[str, ...] | None:
     return topics
 
 
-def _blocks_and_title(text: str, kind: str, meta: dict) -> tuple[list[Block], str, str]:
-    """(blocks, title, canonical address) for one format."""
+@dataclass(frozen=True)
+class _Parsed:
+    blocks: list[Block]
+    title: str
+    canonical: str
+    skipped: list[str]
+
+
+def _parsed(text: str, kind: str, meta: dict) -> _Parsed:
+    """The blocks, title, canonical address and skipped furniture elements, for one format."""
+    skipped: list[str] = []
     if kind in (".html", ".htm"):
         parsed = html_blocks(text)
-        blocks, canonical = parsed.blocks, parsed.canonical
+        blocks, canonical, skipped = parsed.blocks, parsed.canonical, parsed.skipped
         fallback = _page_title(parsed.page_title) or " ".join(parsed.first_h1.split())
     elif kind in (".md", ".markdown"):
-        blocks, canonical, fallback = html_blocks(markdown.markdown(text)).blocks, "", ""
+        parsed = html_blocks(markdown.markdown(text))
+        blocks, canonical, fallback, skipped = parsed.blocks, "", "", parsed.skipped
     else:
         blocks, canonical, fallback = text_blocks(text), "", ""
     title = str(meta.get("title") or "").strip()
@@ -472,7 +492,7 @@ def _blocks_and_title(text: str, kind: str, meta: dict) -> tuple[list[Block], st
         title = blocks.pop(0).text  # a plain-text export starts with the post's title
     if blocks and blocks[0].text.strip().casefold() == title.casefold():
         blocks.pop(0)
-    return [_demoted(block) for block in blocks], title, canonical
+    return _Parsed([_demoted(block) for block in blocks], title, canonical, skipped)
 
 
 def _demoted(block: Block) -> Block:
@@ -487,10 +507,12 @@ def article_parse(text: str, *, kind: str, source: str) -> ImportedArticle:
     names none (its front matter `source`, or an HTML page's canonical address, comes first)."""
     text, repaired = mojibake_repair(text)
     meta, text = front_matter(text) if kind in (".md", ".markdown") else ({}, text)
-    blocks, title, canonical = _blocks_and_title(text, kind, meta)
+    parsed = _parsed(text, kind, meta)
+    title = parsed.title
     if not title:
         raise ImportFailed("no title found (add a first line, a # heading or title: in the front matter)")
-    blocks, removed = furniture_strip(blocks)
+    blocks, removed = furniture_strip(parsed.blocks)
+    removed = [f"page element: {name}" for name in parsed.skipped] + removed
     if not any(block.tag == "p" for block in blocks):
         raise ImportFailed("no paragraph of text left after removing the page furniture")
     body_html = html_sanitize("\n".join(block.html for block in blocks))
@@ -498,7 +520,7 @@ def article_parse(text: str, *, kind: str, source: str) -> ImportedArticle:
     summary = str(meta.get("summary") or "").strip() or summary_of(blocks)
     declared = _declared_topics(meta)
     return ImportedArticle(
-        source=str(meta.get("source") or canonical or source).strip()[:300],
+        source=str(meta.get("source") or parsed.canonical or source).strip()[:300],
         title=title[:200],
         slug=str(meta.get("slug") or "").strip() or slug_of(title),
         summary=summary,

@@ -9,6 +9,8 @@ A score has two parts, added:
   (BM25 grows with the length of the query; the scaling keeps it comparable with the topic part);
 - topics: each of the article's topics that the query activates adds its activation, divided by the square root of
   the article's topic count, so a broad article wins a mixed concern and a focused one wins a single concern.
+Only articles sharing at least one topic with the query are offered: words alone ("general", "pain") are too weak a
+reason to send someone an article.
 
 Reasons name topics only ("matches: lower back, stress"), never the patient's words: they end up in emails.
 """
@@ -30,7 +32,6 @@ TOPIC_WEIGHT = 1.0
 # A concept's own words join the query at this weight, shared among them: a patient who wrote "sciatica" is also
 # asking about the back, but their own words still count for more.
 EXPANSION_WEIGHT = 2.0
-NO_TOPIC_REASON = "closest match in the library"
 
 _STOPWORDS_WRITTEN = """
     a about after again all also am an and any are as at be been before being but by can could did do does doing
@@ -334,7 +335,7 @@ class LibraryIndex:
             text = TEXT_WEIGHT * text_scores.get(position, 0.0) / best if best else 0.0
             matched = tuple(sorted((t for t in document.topics if t in activation), key=lambda t: -activation[t]))
             topical = TOPIC_WEIGHT * sum(activation[t] for t in matched) / math.sqrt(len(document.topics) or 1)
-            if text + topical > 0:
+            if matched:  # an article that shares no topic with the query is not offered, however its words score
                 ranked.append(Ranked(document.key, round(text + topical, 4), reason_for(matched), matched))
         ranked.sort(key=lambda found: (-found.score, found.key))
         return ranked[:limit]
@@ -346,6 +347,4 @@ def _idf(documents: int, containing: int) -> float:
 
 
 def reason_for(topics: Sequence[str]) -> str:
-    if not topics:
-        return NO_TOPIC_REASON
     return "matches: " + ", ".join(LABELS.get(topic, topic) for topic in topics)
