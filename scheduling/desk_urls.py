@@ -1,8 +1,10 @@
-"""The staff's workspace at /desk/: the calendar, appointments, and patients (views in scheduling/desk_views.py
-and patients/views.py). Signed-in staff only; what each role may open is decided in those views' selectors."""
+"""The staff's workspace at /desk/: the calendar, appointments, patients and undelivered messages (views in
+scheduling/desk_views.py, patients/views.py and notifications/views.py). Signed-in staff only; what each role
+may open is decided in those views' selectors."""
 
 from django.urls import path
 
+from notifications import views as message_views
 from patients import views as patient_views
 from scheduling import desk_views as views
 
@@ -25,4 +27,6 @@ urlpatterns = [
     path("patients/<int:pk>/notes/", patient_views.note_add, name="patient-note"),
     path("patients/<int:pk>/preferences/", patient_views.preferences, name="patient-preferences"),
     path("my-day/", patient_views.my_day, name="my-day"),
+    path("messages/", message_views.failed_list, name="messages"),
+    path("messages/<int:pk>/retry/", message_views.failed_retry, name="message-retry"),
 ]

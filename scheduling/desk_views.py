@@ -20,6 +20,7 @@ from backend.api.permissions import FRONT_DESK, MANAGER, PRACTITIONER
 from backend.audit import actor_of
 from backend.errors import ServiceError
 from backend.pages import staff_page
+from notifications.selectors import messages_about
 from patients.intake import FLAG_LABELS
 from patients.models import Patient
 from patients.selectors import patient_search, patients_visible_to
@@ -254,6 +255,7 @@ def _appointment_page(request: HttpRequest, appointment: Appointment, *, move=No
         "cancel_form": cancel or DeskCancelForm(),
         "late": inside_late_window(appointment, timezone.now(), Clinic.load()),
         "patient_url": reverse("desk:patient", args=[appointment.patient_id]),
+        "outbox": messages_about(appointment),
     }
     return render(request, "desk/appointment.html", context, status=status)
 

@@ -281,10 +281,7 @@ def test_a_transient_failure_is_retried_later_then_given_up_and_shown(booked, mo
     settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
     from notifications.channels import CHANNELS
 
-    def refuse(message, content, address):
-        raise TransientSendError("The mail server said 451.")
-
-    monkeypatch.setattr(CHANNELS["email"], "send", refuse)
+    monkeypatch.setattr(CHANNELS["email"], "send", refuse_with(TransientSendError("The mail server said 451.")))
     confirmation = messages(booked)[Kind.CONFIRMATION, 0]
     now = local(2027, 3, 1, 8)
 
@@ -405,3 +402,87 @@ def valid_answers() -> dict:
         "emergency_contact_name": "Sam Moreau",
         "emergency_contact_phone": "+1 555 010 0199",
     }
+
+
+def test_the_front_desk_sees_what_failed_and_can_try_it_again(booked, client, monkeypatch, settings):
+    from notifications.channels import CHANNELS
+    from tests.factories import StaffUserFactory
+
+    settings.NOTIFICATIONS_MAX_ATTEMPTS = 1
+    monkeypatch.setattr(CHANNELS["email"], "send", refuse_with(TransientSendError("The mail server said 451.")))
+    sweep()
+    client.force_login(StaffUserFactory(username="desk@example.org", role="Front desk"))
+
+    page = client.get("/desk/messages/").content.decode()
+    assert "Booking confirmation" in page
+    assert "Alice Moreau" in page
+    assert "Gave up after 1 attempts: The mail server said 451." in page
+
+    confirmation = messages(booked)[Kind.CONFIRMATION, 0]
+    client.post(f"/desk/messages/{confirmation.pk}/retry/")
+    monkeypatch.undo()
+    sweep()
+    assert sent_subjects() == ["Booked: Follow-up acupuncture, Wed 3 Mar at 10 AM"]
+    assert "Every message has been delivered" in client.get("/desk/messages/").content.decode()
+
+
+def test_the_appointment_page_lists_its_messages(booked, client):
+    from tests.factories import StaffUserFactory
+
+    sweep()
+    client.force_login(StaffUserFactory(username="desk@example.org", role="Front desk"))
+
+    page = client.get(f"/desk/appointments/{booked.pk}/").content.decode()
+    assert "Booking confirmation" in page
+    assert "Reminder (48 h before)" in page
+    assert "Reminder (2 h before)" in page
+
+
+def refuse_with(error: Exception):
+    def send(message, content, address):
+        raise error
+
+    return send
+
+
+def test_a_patient_who_asked_for_articles_gets_them_in_the_follow_up_with_a_way_out(booked, time_machine):
+    from education.models import ArticleShare
+    from education.services import DEMO_ARTICLES, articles_import_files
+    from tests.test_intake import answers
+
+    articles_import_files([DEMO_ARTICLES])
+    intake_submit(
+        patient=booked.patient,
+        appointment=booked,
+        answers=answers(),
+        consent_name="Alice Moreau",
+        education_opt_in=True,
+    )
+    time_machine.move_to(local(2027, 3, 3, 11, 5), tick=False)
+    appointment_set_status(appointment=booked, status=Appointment.Status.COMPLETED)
+    time_machine.move_to(local(2027, 3, 4, 10, 1), tick=False)
+    sweep()
+
+    follow_up = mail.outbox[-1]
+    message = messages(booked)[Kind.FOLLOW_UP, 0]
+    shared = ArticleShare.objects.filter(message_id=message.pk).order_by("rank")
+    assert 1 <= shared.count() <= 3
+    for share in shared:
+        assert f"/learn/{share.article.slug}/" in follow_up.body
+    assert follow_up.extra_headers["List-Unsubscribe"].startswith("<http://testserver/messages/unsubscribe/")
+    assert follow_up.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "Reading that may help" in follow_up.body
+
+
+def test_without_consent_to_articles_the_follow_up_has_none_and_no_unsubscribe_header(booked, time_machine):
+    from education.services import DEMO_ARTICLES, articles_import_files
+
+    articles_import_files([DEMO_ARTICLES])
+    time_machine.move_to(local(2027, 3, 3, 11, 5), tick=False)
+    appointment_set_status(appointment=booked, status=Appointment.Status.COMPLETED)
+    time_machine.move_to(local(2027, 3, 4, 10, 1), tick=False)
+    sweep()
+
+    follow_up = mail.outbox[-1]
+    assert "/learn/" not in follow_up.body
+    assert "List-Unsubscribe" not in follow_up.extra_headers

@@ -93,6 +93,8 @@ MATRIX = [
     cell("add time off", "post", "/desk/time-off/", {"chen", "manager"}, TIME_OFF),
     cell("remove own time off", "post", "/desk/time-off/{chens_time_off}/delete/", {"chen", "manager"}, {}),
     cell("remove another's time off", "post", "/desk/time-off/{okafors_time_off}/delete/", {"manager"}, {}),
+    cell("undelivered messages", "get", "/desk/messages/", DESK),
+    cell("try a message again", "post", "/desk/messages/{alices_message}/retry/", DESK, {}),
     # Patients
     cell("patient search", "get", "/desk/patients/?q=moreau", STAFF),
     cell("own patient", "get", "/desk/patients/{alice}/", STAFF),
@@ -108,6 +110,7 @@ MATRIX = [
     cell("admin: roles", "get", "/admin/auth/group/", {"manager"}),
     cell("admin: audit log", "get", "/admin/backend/auditentry/", {"manager"}),
     cell("admin: patients", "get", "/admin/patients/patient/", {"manager"}),
+    cell("admin: outbox", "get", "/admin/notifications/message/", {"manager"}),
     # The API
     cell("API: treatments", "get", "/api/v1/services/", set(ACTORS)),
     cell("API: practitioners", "get", "/api/v1/practitioners/", set(ACTORS)),
@@ -181,6 +184,7 @@ def scene(dr_chen, dr_okafor, follow_up, alice, bob, monday_morning):
         "service_id": follow_up.pk,
         "chens_time_off": chens_time_off.pk,
         "okafors_time_off": okafors_time_off.pk,
+        "alices_message": alices.messages.first().pk,
     }
     return users, ids, manage_token(alices)
 
