@@ -7,8 +7,9 @@ state of the library and asks it for each `PatientQuery`; the evaluation test an
 A score has two parts, added:
 - text: BM25F of the query against the article, scaled so that the best article for this query scores TEXT_WEIGHT
   (BM25 grows with the length of the query; the scaling keeps it comparable with the topic part);
-- topics: each of the article's topics that the query activates adds its activation, divided by the square root of
-  the article's topic count, so a broad article wins a mixed concern and a focused one wins a single concern.
+- topics: each of the article's topics that the query activates adds its activation (capped), times the square root
+  of the share of the article's topics that are activated: an article on back pain and stress wins when both are
+  there, and loses to an article on back pain alone when only the back is.
 Only articles sharing at least one topic with the query are offered: words alone ("general", "pain") are too weak a
 reason to send someone an article.
 
@@ -29,6 +30,7 @@ B = 0.75
 FIELD_WEIGHTS = {"title": 3.0, "summary": 1.5, "topics": 2.0, "body": 1.0}
 TEXT_WEIGHT = 1.0
 TOPIC_WEIGHT = 1.0
+TOPIC_CAP = 1.5
 # A concept's own words join the query at this weight, shared among them: a patient who wrote "sciatica" is also
 # asking about the back, but their own words still count for more.
 EXPANSION_WEIGHT = 2.0
@@ -334,11 +336,20 @@ class LibraryIndex:
         for position, document in enumerate(self.documents):
             text = TEXT_WEIGHT * text_scores.get(position, 0.0) / best if best else 0.0
             matched = tuple(sorted((t for t in document.topics if t in activation), key=lambda t: -activation[t]))
-            topical = TOPIC_WEIGHT * sum(activation[t] for t in matched) / math.sqrt(len(document.topics) or 1)
+            topical = _topical(matched, activation, len(document.topics))
             if matched:  # an article that shares no topic with the query is not offered, however its words score
                 ranked.append(Ranked(document.key, round(text + topical, 4), reason_for(matched), matched))
         ranked.sort(key=lambda found: (-found.score, found.key))
         return ranked[:limit]
+
+
+def _topical(matched: Sequence[str], activation: dict[str, float], topic_count: int) -> float:
+    """The topic part of a score: each activated topic (capped, so one loud answer cannot drown the rest), scaled by
+    the square root of the share of the article's topics that are activated."""
+    if not matched:
+        return 0.0
+    strength = sum(min(activation[topic], TOPIC_CAP) for topic in matched)
+    return TOPIC_WEIGHT * strength * math.sqrt(len(matched) / topic_count)
 
 
 def _idf(documents: int, containing: int) -> float:

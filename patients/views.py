@@ -15,6 +15,7 @@ from backend.api.permissions import PRACTITIONER, reads_intake_answers
 from backend.audit import actor_of, audit_write
 from backend.errors import ServiceError
 from backend.pages import staff_page
+from education.selectors import articles_shared_with
 from patients.intake import FLAG_LABELS, FRONT_DESK_FLAGS, answers_readable
 from patients.models import Patient
 from patients.selectors import intake_current_readable_by, patient_search, patients_visible_to
@@ -77,6 +78,9 @@ def _patient_context(request: HttpRequest, patient: Patient) -> dict:
         "no_shows": sum(a.status == Status.NO_SHOW for a in visits),
         "late_cancellations": sum(a.late_cancellation for a in visits),
         "notes": patient.staff_notes.select_related("author")[:50],
+        "shared_articles": articles_shared_with(patient),
+        # A reason names intake topics ("matches: fertility"): only for the roles that read the intake itself.
+        "shows_share_reasons": reads_intake_answers(request.role),
         **_intake_shown(request, patient, "patient page"),
     }
 

@@ -4,13 +4,15 @@
 and importing again updates, never duplicates."""
 
 import re
+from datetime import datetime
 from io import StringIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from education.importing import ImportFailed, article_file_parse, article_parse, mojibake_repair
+from education.importing import ImportFailed, article_file_parse, article_files, article_parse, mojibake_repair
 from education.models import Article
 from education.services import DEMO_ARTICLES, article_import, articles_import_files
 
@@ -203,3 +205,16 @@ def test_the_command_reports_what_it_did_with_each_file(tmp_path):
     assert "2 created, 0 updated, 0 unchanged, 1 failed" in report
     assert "0 created, 0 updated, 1 unchanged, 0 failed" in again.getvalue()
     assert Article.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_load_demo_fills_the_library_once(settings, time_machine):
+    settings.DEBUG = True
+    time_machine.move_to(datetime(2026, 11, 24, 10, tzinfo=ZoneInfo("America/New_York")), tick=False)
+    shipped = len(article_files([DEMO_ARTICLES]))
+    call_command("load_demo", stdout=(first := StringIO()))
+    call_command("load_demo", stdout=(again := StringIO()))
+
+    assert f"Demo library: {shipped} articles at /learn/ ({shipped} new)." in first.getvalue()
+    assert f"Demo library: {shipped} articles at /learn/ (0 new)." in again.getvalue()
+    assert Article.objects.filter(published=True).count() == shipped

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from backend.api.permissions import FRONT_DESK, PRACTITIONER
 from backend.errors import ServiceError
+from education.services import DEMO_ARTICLES, articles_import_files
 from patients.models import Patient
 from patients.services import PatientDetails, patient_find_or_create
 from scheduling.clinic_file import ClinicFileError, clinic_file_load, clinic_file_parse
@@ -106,6 +107,9 @@ class Command(BaseCommand):
             raise CommandError(f"The demo clinic file is broken:\n{error}") from None
         summary = clinic_file_load(parsed)
         self.stdout.write(self.style.SUCCESS("Demo clinic loaded: " + "; ".join(summary.lines())))
+        library = articles_import_files([DEMO_ARTICLES])
+        added = sum(result.outcome == "created" for result in library)
+        self.stdout.write(f"Demo library: {len(library)} articles at /learn/ ({added} new).")
         self._print_logins(demo_logins_ensure([practitioner.slug for practitioner in parsed.spec.practitioners]))
         patients = {details.first_name: patient_find_or_create(details) for details in PATIENTS}
         now = timezone.now()
