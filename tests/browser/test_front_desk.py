@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import Locator, Page, expect
 
 from backend.api.permissions import FRONT_DESK
+from notifications.models import Message
 from patients.intake import FLAG_LABELS
 from patients.services import PatientDetails, intake_submit
 from scheduling.models import Appointment
@@ -347,4 +348,19 @@ def test_the_patient_search_and_a_patients_page_with_safety_flags_are_accessible
     rosas_desk.get_by_label("Name, email, phone or date of birth").fill("Moreau")
     rosas_desk.get_by_role("link", name="Alice Moreau").click()
     expect(rosas_desk.get_by_text(f"Safety: {FLAG_LABELS['pregnant']}")).to_be_visible()
+    axe.assert_accessible(rosas_desk)
+
+
+def test_the_undelivered_messages_page_is_accessible_and_tries_again(rosas_desk: Page, axe, tuesday):
+    Message.objects.filter(appointment=tuesday.alices, kind=Message.Kind.CONFIRMATION).update(
+        status=Message.Status.FAILED, attempts=5, last_error="Gave up after 5 attempts: The mail server said 451."
+    )
+    rosas_desk.goto("/desk/")
+    rosas_desk.get_by_role("link", name="Undelivered").click()
+    expect(rosas_desk.get_by_role("cell", name="Alice Moreau", exact=True)).to_be_visible()
+    axe.assert_accessible(rosas_desk)
+
+    rosas_desk.get_by_role("button", name="Try again: the booking confirmation for Alice Moreau").click()
+    expect(rosas_desk.get_by_role("status")).to_contain_text("It will be sent again within a minute.")
+    expect(rosas_desk.get_by_text("Every message has been delivered or knowingly skipped.")).to_be_visible()
     axe.assert_accessible(rosas_desk)
