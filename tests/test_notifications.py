@@ -20,6 +20,7 @@ from patients.services import intake_submit
 from scheduling.models import Appointment
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule, appointment_set_status
 from tests.conftest import local
+from tests.test_intake import REASON, answers
 
 Kind = Message.Kind
 Status = Message.Status
@@ -74,7 +75,12 @@ def test_a_first_visit_a_week_ahead_gets_a_nudge_72_hours_before_while_the_intak
 
 def test_the_nudge_is_dropped_once_the_intake_is_in(dr_chen, follow_up, alice, monday_morning, time_machine):
     booked = appointment_book(service=follow_up, start=local(2027, 3, 8, 10), patient=alice, practitioner=dr_chen)
-    intake_submit(patient=booked.patient, appointment=booked, answers=valid_answers(), consent_name="Alice Moreau")
+    intake_submit(
+        patient=booked.patient,
+        appointment=booked,
+        answers=answers(anticoagulants=True, medications="Warfarin"),
+        consent_name="Alice Moreau",
+    )
     nudge = messages(booked)[Kind.INTAKE_NUDGE, 0]
 
     time_machine.move_to(nudge.due_at + timedelta(minutes=1), tick=False)
@@ -105,16 +111,26 @@ def test_the_confirmation_goes_out_on_the_next_sweep_with_the_visit_and_its_link
 
 
 def test_no_message_says_anything_from_the_intake(dr_chen, follow_up, alice, monday_morning, time_machine):
+    from education.services import DEMO_ARTICLES, articles_import_files
+
+    articles_import_files([DEMO_ARTICLES])  # articles chosen from the intake must not give it away either
     booked = appointment_book(service=follow_up, start=local(2027, 3, 8, 10), patient=alice, practitioner=dr_chen)
-    intake_submit(patient=booked.patient, appointment=booked, answers=valid_answers(), consent_name="Alice Moreau")
+    intake_submit(
+        patient=booked.patient,
+        appointment=booked,
+        answers=answers(anticoagulants=True, medications="Warfarin"),
+        consent_name="Alice Moreau",
+        education_opt_in=True,
+    )
     for due in sorted(message.due_at for message in Message.objects.all()):
         time_machine.move_to(due + timedelta(seconds=1), tick=False)
         sweep()
 
     assert len(mail.outbox) == 3  # confirmation, 48 h and 2 h reminders
+    assert "/learn/" in mail.outbox[0].body
     for email in mail.outbox:
         everything = email.body + "".join(str(content) for content, _type in email.alternatives)
-        for secret in ("lower back", "Warfarin", "Sam Moreau", "anticoagulant", "pregnan"):
+        for secret in (REASON, "Warfarin", "Paul Moreau", "Walk the dog", "anticoagulant", "blood thinner"):
             assert secret.lower() not in everything.lower()
 
 
@@ -381,29 +397,6 @@ def test_the_unsubscribe_link_asks_then_stops_educational_emails(booked, client)
     assert client.get("/messages/unsubscribe/forged/").status_code == 404
 
 
-def valid_answers() -> dict:
-    return {
-        "reason": "Lower back pain since moving house",
-        "pain_areas": ["lower_back"],
-        "pain_intensity": 5,
-        "pain_duration": "3_to_12_months",
-        "stress_level": 6,
-        "sleep_quality": "fair",
-        "pregnant": False,
-        "anticoagulants": True,
-        "pacemaker": False,
-        "epilepsy": False,
-        "needle_fainting": False,
-        "diabetes": False,
-        "weakened_immunity": False,
-        "skin_conditions": False,
-        "medications": "Warfarin",
-        "acupuncture_before": False,
-        "emergency_contact_name": "Sam Moreau",
-        "emergency_contact_phone": "+1 555 010 0199",
-    }
-
-
 def test_the_front_desk_sees_what_failed_and_can_try_it_again(booked, client, monkeypatch, settings):
     from notifications.channels import CHANNELS
     from tests.factories import StaffUserFactory
@@ -448,7 +441,6 @@ def refuse_with(error: Exception):
 def test_a_patient_who_asked_for_articles_gets_them_in_the_follow_up_with_a_way_out(booked, time_machine):
     from education.models import ArticleShare
     from education.services import DEMO_ARTICLES, articles_import_files
-    from tests.test_intake import answers
 
     articles_import_files([DEMO_ARTICLES])
     intake_submit(
