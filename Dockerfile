@@ -16,7 +16,8 @@ RUN pip install -r requirements.txt
 COPY . .
 # collectstatic only imports settings; the values below exist for this step and are never used at run time.
 RUN DEBUG=0 SECRET_KEY=collectstatic-build-only ALLOWED_HOSTS=localhost \
-        REDIS_URL=redis://build-only EMAIL_URL=dummymail:// \
+        REDIS_URL=redis://build-only EMAIL_URL=dummymail:// SITE_URL=http://build-only \
+        DEFAULT_FROM_EMAIL=build-only@example.org \
         INTAKE_ENCRYPTION_KEYS=collectstatic-build-only-key-never-used-000= \
         python manage.py collectstatic --noinput \
     && mkdir -p var \

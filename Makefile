@@ -66,6 +66,7 @@ test: export SECRET_KEY ?= meridian-test-only-key
 test: export ALLOWED_HOSTS ?= testserver,localhost,127.0.0.1
 test: export EMAIL_URL ?= memorymail://
 test: export SITE_URL ?= http://testserver
+test: export DEFAULT_FROM_EMAIL ?= Meridian Acupuncture <bookings@example.org>
 test: export INTAKE_ENCRYPTION_KEYS ?= McdXYdQapUpH46iMfNFkv9dBGBsUUeKa8_RmnkZfIzw=
 test: export DEBUG := 0
 test: $(DEV_STAMP) $(AXE_STAMP)

@@ -195,6 +195,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    # `make run`'s web, worker and beat share one SQLite file. IMMEDIATE takes the write lock when a transaction
+    # begins, so a writer waits its turn instead of failing halfway ("database is locked") after, say, an email
+    # has gone out.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache backs rate limiting. It lives in the database on purpose: a request that books an
@@ -268,7 +273,10 @@ except (ImproperlyConfigured, ValueError, KeyError) as error:
 vars().update(EMAIL_CONFIG)
 # Seconds before a silent mail server counts as down (the send is then retried later, not left hanging).
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, 1)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Meridian <bookings@example.org>")
+# The sender patients see. A placeholder would have the clinic's reminders bounce or land in spam.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Meridian <bookings@example.org>" if DEBUG else "").strip()
+if not DEFAULT_FROM_EMAIL:
+    raise ImproperlyConfigured("DEFAULT_FROM_EMAIL must be set when DEBUG is off, such as: Clinic <hello@example.org>.")
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport, so `make run`
 # needs no broker at all. Task arguments are ids only, never names, emails or health data.
@@ -293,11 +301,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+NOTIFICATIONS_SWEEP_SECONDS = env_int("NOTIFICATIONS_SWEEP_SECONDS", 60, 1)
 CELERY_BEAT_SCHEDULE = {
     "release-expired-holds": {"task": "scheduling.tasks.release_expired_holds", "schedule": 60.0},
     "sweep-due-messages": {
         "task": "notifications.tasks.sweep_due_messages",
-        "schedule": float(env_int("NOTIFICATIONS_SWEEP_SECONDS", 60, 1)),
+        "schedule": float(NOTIFICATIONS_SWEEP_SECONDS),
+        # A sweep that waited in the queue past the next one is dropped: after a worker outage, one sweep
+        # catches up, not the hundred that piled up meanwhile.
+        "options": {"expires": NOTIFICATIONS_SWEEP_SECONDS},
     },
 }
 

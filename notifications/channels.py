@@ -1,14 +1,13 @@
 """How a message leaves Meridian. A channel finds the address, renders the content its own way and sends it.
 
 Email is the only channel today. An SMS channel would implement the same three methods (an address from the
-patient's phone, a short text template, a provider's API) and be added to `CHANNELS`; the sweeper, the send
-task and the outbox rows stay as they are.
+patient's phone, a short text from its own templates, a provider's API call) and be added to `CHANNELS`; the
+sweeper, the send task and the outbox rows stay as they are.
 """
 
 import contextlib
 import smtplib
-import socket
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -33,7 +32,10 @@ class Channel(Protocol):
     def address(self, message: "Message", content: "Content") -> str:
         """Where this message goes ('' when there is nowhere: no clinic inbox for a staff notice)."""
 
-    def send(self, message: "Message", content: "Content", address: str) -> None:
+    def prepare(self, message: "Message", content: "Content", address: str) -> Any:
+        """Render the message completely, so that whatever cannot be rendered fails here, before any send."""
+
+    def send(self, prepared: Any) -> None:
         """Deliver, or raise TransientSendError / PermanentSendError."""
 
 
@@ -47,19 +49,24 @@ class EmailChannel:
     def address(self, message: "Message", content: "Content") -> str:
         return content.recipient_email
 
-    def send(self, message: "Message", content: "Content", address: str) -> None:
+    def prepare(self, message: "Message", content: "Content", address: str) -> EmailMultiAlternatives:
         email = self.compose(message, content, address)
+        email.message()  # builds the MIME: a header no email may carry (a newline in a name) is refused here
+        return email
+
+    def send(self, prepared: EmailMultiAlternatives) -> None:
+        email = prepared
         reused = self._connection is not None
         try:
             self._deliver(email)
         except smtplib.SMTPServerDisconnected as error:
-            self._drop()
+            self.close()
             if not reused:
                 raise classify(error) from error
             # The connection kept from an earlier message was closed by the server while idle: one fresh try.
             self._deliver_or_raise(email)
         except Exception as error:
-            self._drop()
+            self.close()
             raise classify(error) from error
 
     def compose(self, message: "Message", content: "Content", address: str) -> EmailMultiAlternatives:
@@ -96,10 +103,11 @@ class EmailChannel:
         try:
             self._deliver(email)
         except Exception as error:
-            self._drop()
+            self.close()
             raise classify(error) from error
 
-    def _drop(self) -> None:
+    def close(self) -> None:
+        """Drop the kept connection; the next message opens a new one (tests pointing at another server, too)."""
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(Exception):  # a broken connection may fail to close; it is dropped anyway
@@ -107,9 +115,17 @@ class EmailChannel:
 
 
 def message_id_header(message: "Message") -> str:
-    """The same Message-ID on every attempt, so a mail client shows a rare second delivery as one message."""
+    """The same Message-ID on every attempt, so a mail client shows a rare second delivery as one message. From
+    the row's random uid, not its id: after a database restore, ids come round again, and a mailbox that already
+    holds a Message-ID silently drops the newcomer."""
     domain = urlsplit(settings.SITE_URL).hostname or "meridian.invalid"
-    return f"<meridian-message-{message.pk}@{domain}>"
+    return f"<{message.uid}@{domain}>"
+
+
+# Refusals that say "this message, or this address, will never be taken". Anything else from the server (a login
+# refused after a password change, a sender refused while the domain is set up) is the clinic's to fix, and the
+# message waits for it: retried, then failed and shown to staff.
+_PERMANENT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)
 
 
 def classify(error: Exception) -> Exception:
@@ -120,11 +136,12 @@ def classify(error: Exception) -> Exception:
             f"The address was refused ({', '.join(map(str, codes))})."
         )
     if isinstance(error, smtplib.SMTPResponseException):
-        kind = TransientSendError if 400 <= error.smtp_code < 500 else PermanentSendError
-        return kind(f"The mail server said {error.smtp_code}.")
-    if isinstance(error, smtplib.SMTPException | socket.timeout | OSError):
+        permanent = isinstance(error, _PERMANENT) and error.smtp_code >= 500
+        return (PermanentSendError if permanent else TransientSendError)(f"The mail server said {error.smtp_code}.")
+    if isinstance(error, smtplib.SMTPException | OSError):
         return TransientSendError(f"The mail server could not be reached ({type(error).__name__}).")
-    return error
+    # Unforeseen: tried again a few times, then failed and shown to staff, rather than lost in a loop.
+    return TransientSendError(f"Sending failed ({type(error).__name__}).")
 
 
 CHANNELS: dict[str, Channel] = {"email": EmailChannel()}

@@ -9,13 +9,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import dateformat
 
+from education.models import Article
+from education.selectors import ArticleMatch, articles_for_appointment
 from notifications.calendar import appointment_calendar
 from notifications.models import Message
+from patients.models import Patient
 from scheduling.manage_tokens import manage_token
 from scheduling.models import Appointment, Clinic
 from scheduling.selectors import is_first_visit
@@ -43,21 +46,7 @@ class Content:
     reply_to: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     unsubscribe_url: str = ""
-    articles: list[Any] = field(default_factory=list)
-
-    def record_sent(self, message: Message) -> None:
-        """What was sent to whom, for the practitioner to see (inside the send's transaction)."""
-        if self.articles:
-            from education.services import article_shares_record
-
-            appointment = message.appointment
-            article_shares_record(
-                patient=appointment.patient,
-                appointment=appointment,
-                matches=self.articles,
-                channel="email",
-                message_id=message.pk,
-            )
+    articles: list[ArticleMatch] = field(default_factory=list)
 
 
 def message_content(message: Message, now: datetime) -> Content:
@@ -107,9 +96,7 @@ def _for_patient(message: Message, clinic: Clinic, zone: ZoneInfo, context: dict
     context["unsubscribe_url"] = unsubscribe
     attachments = []
     if message.kind in _WITH_CALENDAR:
-        attachments.append(
-            Attachment("appointment.ics", appointment_calendar(appointment, clinic), "text/calendar; charset=utf-8")
-        )
+        attachments.append(Attachment("appointment.ics", appointment_calendar(appointment, clinic), "text/calendar"))
     return Content(
         subject=_subject(message.kind, context),
         recipient_email=patient.email,
@@ -127,8 +114,7 @@ def _for_staff(message: Message, clinic: Clinic, zone: ZoneInfo, context: dict[s
     context |= {
         # Initials only: a clinic inbox is read on phones and forwarded; the desk page has the rest.
         "patient_initials": appointment.patient.initials,
-        "desk_url": settings.SITE_URL + reverse("desk:appointment", args=[appointment.pk]),
-        "source": appointment.get_source_display().lower(),
+        "desk_url": _absolute("desk:appointment", appointment.pk),
     }
     return Content(subject=_subject(message.kind, context), recipient_email=clinic.email, zone=zone, context=context)
 
@@ -146,20 +132,19 @@ _SUBJECTS = {
 
 
 def _subject(kind: str, context: dict[str, Any]) -> str:
-    start: datetime = context["start"]
-    when = f"{start:%a %-d %b} at {start:%-I:%M %p}".replace(":00 ", " ")
-    return _SUBJECTS[kind].format(when=when, clinic_name=context["clinic"].name, **context)
+    start: datetime = context["start"]  # already in the location's zone
+    when = dateformat.format(start, r"D j M \a\t g:i A").replace(":00 ", " ")
+    subject = _SUBJECTS[kind].format(when=when, clinic_name=context["clinic"].name, **context)
+    return " ".join(subject.split())  # a line break typed into a name in the admin must not break the header
 
 
-def _articles(message: Message, patient) -> list[Any]:
-    if message.kind not in _WITH_ARTICLES or not patient.education_opt_in or not apps.is_installed("education"):
+def _articles(message: Message, patient: Patient) -> list[ArticleMatch]:
+    if message.kind not in _WITH_ARTICLES or not patient.education_opt_in:
         return []
-    from education.selectors import articles_for_appointment
-
-    return list(articles_for_appointment(message.appointment, limit=3))
+    return articles_for_appointment(message.appointment, limit=3)
 
 
-def _article_url(article) -> str:
+def _article_url(article: Article) -> str:
     return settings.SITE_URL + reverse("education:article", args=[article.slug])
 
 
@@ -178,6 +163,6 @@ def unsubscribe_token_read(token: str) -> tuple[int, str] | None:
         patient_id, what = signing.loads(token, salt=_UNSUBSCRIBE_SALT)
     except (signing.BadSignature, ValueError, TypeError):
         return None
-    if what not in ("education", "reminders"):
+    if what != "education":  # the only kind of email with such a link today
         return None
     return int(patient_id), what

@@ -5,20 +5,24 @@ longer applies: cancelled, moved, started, opted out, stale) or failed (delivery
 task moves a row out of queued, and only by a conditional update, so a row is delivered at most once by us.
 """
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
+
+from notifications import planning
 
 
 class Message(models.Model):
     class Kind(models.TextChoices):
-        CONFIRMATION = "confirmation", "Booking confirmation"
-        REMINDER = "reminder", "Reminder"
-        INTAKE_NUDGE = "intake_nudge", "Intake reminder"
-        CHANGE = "change", "Change notice"
-        CANCELLATION = "cancellation", "Cancellation notice"
-        FOLLOW_UP = "follow_up", "Follow-up"
-        STAFF_BOOKING = "staff_booking", "Staff notice: online booking"
-        STAFF_CANCELLATION = "staff_cancellation", "Staff notice: cancellation"
+        CONFIRMATION = planning.CONFIRMATION, "Booking confirmation"
+        REMINDER = planning.REMINDER, "Reminder"
+        INTAKE_NUDGE = planning.INTAKE_NUDGE, "Intake reminder"
+        CHANGE = planning.CHANGE, "Change notice"
+        CANCELLATION = planning.CANCELLATION, "Cancellation notice"
+        FOLLOW_UP = planning.FOLLOW_UP, "Follow-up"
+        STAFF_BOOKING = planning.STAFF_BOOKING, "Staff notice: online booking"
+        STAFF_CANCELLATION = planning.STAFF_CANCELLATION, "Staff notice: cancellation"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -50,6 +54,8 @@ class Message(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # The address it went to, kept once sent: the patient's email may change later.
     sent_to = models.CharField(max_length=254, blank=True)
+    # The Message-ID of every attempt (notifications/channels.py).
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# The kinds of message (notifications.models.Message.Kind takes its values from here).
 CONFIRMATION = "confirmation"
 REMINDER = "reminder"
 INTAKE_NUDGE = "intake_nudge"

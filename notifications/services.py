@@ -4,9 +4,11 @@ The `messages_for_*` functions run inside the scheduling service's own transacti
 when its cause committed: a booking rolled back leaves no confirmation behind. They only write rows; nothing on
 the booking path talks to Redis or to a mail server.
 
-Delivery is at most once per row: the send holds the row's lock from the moment it decides to send until the
-row says "sent", and only a row still "queued" is sent. A worker killed mid-send drops its connection, the lock
-and its transaction go with it, and the row is queued again for the next attempt.
+Delivery is once per row. Only a row still "queued" is sent, and the send holds the row's lock from the moment
+it decides to send until the row says "sent". A second copy of the task finds the row locked or settled and
+leaves. A worker killed mid-send drops its connection: the lock and the transaction go with it, and the row is
+queued again for the next attempt. One window remains, between the mail server's "accepted" and our commit
+(the update that marks the row sent): a crash exactly there sends the message again, under the same Message-ID.
 """
 
 import logging
@@ -15,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from education.services import article_shares_record
 from notifications import planning
 from notifications.channels import PermanentSendError, TransientSendError, channel_for
-from notifications.content import message_content
+from notifications.content import Content, message_content
 from notifications.models import Message
 from scheduling.models import Appointment, Clinic
 from scheduling.selectors import is_first_visit
@@ -49,13 +52,20 @@ def messages_for_booking(*, appointment: Appointment, online: bool, now: datetim
     _write(appointment, plans)
 
 
-def messages_for_move(*, appointment: Appointment, now: datetime) -> None:
+def messages_for_move(*, appointment: Appointment, online: bool, now: datetime) -> None:
     """A new time: what was owed about the old one is withdrawn, and the patient hears of the new one. If the
-    confirmation of the old time never went out, they get a confirmation of the new time instead of a change."""
+    confirmation of the old time never went out, they get a confirmation of the new time instead of a change.
+    A patient who moved online into today or tomorrow is news for the front desk, as a booking would be."""
     _retire(appointment, "the appointment moved", kinds=_ABOUT_THE_TIME)
-    confirmed = Message.objects.filter(appointment=appointment, kind=Kind.CONFIRMATION, status=Status.SENT).exists()
-    plans = [planning.at_once(Kind.CHANGE if confirmed else Kind.CONFIRMATION, now, appointment.start)]
-    _write(appointment, plans + _time_messages(appointment, now, Clinic.load()))
+    # Sent, or still open after _retire: being sent at this very moment (its row was locked), so maybe sent.
+    told = Message.objects.filter(
+        appointment=appointment, kind=Kind.CONFIRMATION, status__in=[Status.SENT, *_OPEN]
+    ).exists()
+    plans = [planning.at_once(Kind.CHANGE if told else Kind.CONFIRMATION, now, appointment.start)]
+    plans += _time_messages(appointment, now, Clinic.load())
+    if online and planning.within_day_ahead(appointment.start, now, appointment.location.zone):
+        plans.append(planning.at_once(Kind.STAFF_BOOKING, now, appointment.start))
+    _write(appointment, plans)
 
 
 def messages_for_cancellation(*, appointment: Appointment, by_patient: bool, now: datetime) -> None:
@@ -66,11 +76,23 @@ def messages_for_cancellation(*, appointment: Appointment, by_patient: bool, now
     _write(appointment, plans)
 
 
+# Why the messages about the time stop, by the status the appointment took.
+_STATUS_REASONS = {
+    Appointment.Status.ARRIVED: "the patient has checked in",
+    Appointment.Status.COMPLETED: "the visit is over",
+    Appointment.Status.NO_SHOW: "the patient did not come",
+    Appointment.Status.BOOKED: "a check-in was undone",
+}
+
+
 def messages_for_status(*, appointment: Appointment, now: datetime) -> None:
-    """Checked in, completed or a no-show: reminders are moot; a completed visit is followed up the next day."""
-    _retire(appointment, f"the appointment is {appointment.get_status_display().lower()}", kinds=_ABOUT_THE_TIME)
+    """Checked in, completed or a no-show: reminders are moot; a completed visit is followed up the next day.
+    An undone check-in (a mis-click on the wrong card, perhaps days early) gets back the reminders still ahead."""
+    _retire(appointment, _STATUS_REASONS[appointment.status], kinds=_ABOUT_THE_TIME)
     if appointment.status == Appointment.Status.COMPLETED:
         _write(appointment, [planning.follow_up(appointment.end, appointment.location.zone)])
+    elif appointment.status == Appointment.Status.BOOKED:
+        _write(appointment, _time_messages(appointment, now, Clinic.load()))
 
 
 def _time_messages(appointment: Appointment, now: datetime, clinic: Clinic) -> list[planning.Planned]:
@@ -155,8 +177,9 @@ def messages_sweep(
 def _claim(now: datetime, size: int) -> list[int]:
     due = Message.objects.filter(status=Status.PENDING, due_at__lte=now, stale_at__gte=now).order_by("due_at", "id")
     ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:size])
-    Message.objects.filter(pk__in=ids).update(status=Status.QUEUED, claimed_at=now)
-    return ids
+    # Conditional as well: SQLite (`make run`) has no row locks, and there a second sweeper may have got here first.
+    Message.objects.filter(pk__in=ids, status=Status.PENDING).update(status=Status.QUEUED, claimed_at=now)
+    return list(Message.objects.filter(pk__in=ids, status=Status.QUEUED, claimed_at=now).values_list("pk", flat=True))
 
 
 def _unclaim(ids: list[int], claimed_at: datetime) -> int:
@@ -166,12 +189,17 @@ def _unclaim(ids: list[int], claimed_at: datetime) -> int:
 
 
 def _skip_stale(now: datetime) -> int:
+    """Skip what went stale unsent. One that was tried and kept failing is failed instead, so that staff see it
+    (a confirmation the mail server refused all morning, for a visit that has now begun)."""
     with transaction.atomic():
         stale = Message.objects.filter(status=Status.PENDING, stale_at__lt=now)
         ids = list(stale.select_for_update(skip_locked=True).values_list("pk", flat=True))
-        return Message.objects.filter(pk__in=ids, status=Status.PENDING).update(
+        rows = Message.objects.filter(pk__in=ids, status=Status.PENDING)
+        failed = rows.filter(attempts__gt=0).update(status=Status.FAILED)
+        skipped = rows.update(
             status=Status.SKIPPED, last_error="Not sent: it was no longer useful by the time it could go out."
         )
+        return failed + skipped
 
 
 def _release_abandoned(now: datetime) -> int:
@@ -198,6 +226,7 @@ class Outcome:
 def message_deliver(*, message_id: int, now: datetime | None = None) -> str:
     """Send one queued message if it still applies; say what happened."""
     with transaction.atomic():
+        _end_abandoned_sends()
         message = _lock_queued(message_id)
         if message is None:
             return Outcome.NOT_QUEUED
@@ -207,6 +236,15 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> str:
             _settle(message, Status.SKIPPED, f"Not sent: {reason}.")
             return Outcome.SKIPPED
         return _send(message, now)
+
+
+def _end_abandoned_sends() -> None:
+    """If this worker's machine vanishes mid-send, PostgreSQL ends its transaction after this long, so the row's
+    lock does not wait for TCP keepalive (hours). Longer than any send: each SMTP step times out sooner."""
+    if connection.vendor == "postgresql":
+        seconds = max(120, 6 * settings.EMAIL_TIMEOUT)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, true)", [f"{seconds}s"])
 
 
 def _lock_queued(message_id: int) -> Message | None:
@@ -233,7 +271,7 @@ def _why_not(message: Message, now: datetime) -> str:
         if appointment.version != message.appointment_version:
             return "the appointment changed after it was written"
         if appointment.status != Appointment.Status.BOOKED:
-            return f"the appointment is {appointment.get_status_display().lower()}"
+            return _STATUS_REASONS.get(appointment.status, "the appointment was cancelled")
         if appointment.start <= now:
             return "the appointment has already started"
     if message.kind == Kind.CANCELLATION and appointment.status != Appointment.Status.CANCELLED:
@@ -250,12 +288,23 @@ def _why_not(message: Message, now: datetime) -> str:
 def _send(message: Message, now: datetime) -> str:
     channel = channel_for(message.channel)
     try:
-        content = message_content(message, now)
-        address = channel.address(message, content)
-        if not address:
-            _settle(message, Status.SKIPPED, "Not sent: there is no address to send it to.")
-            return Outcome.SKIPPED
-        channel.send(message, content, address)
+        with transaction.atomic():  # a savepoint: a failure here must not take the outcome's write with it
+            content = message_content(message, now)
+            address = channel.address(message, content)
+            prepared = channel.prepare(message, content, address) if address else None
+    except Exception as error:
+        # A bug, or a name in the admin that no email header takes: retrying would fail the same way, forever.
+        logger.exception("Message %s could not be prepared", message.pk)
+        _settle(message, Status.FAILED, f"Could not be prepared ({type(error).__name__}); the worker's log says why.")
+        return Outcome.FAILED
+    if prepared is None:
+        _settle(message, Status.SKIPPED, "Not sent: there is no address to send it to.")
+        return Outcome.SKIPPED
+    try:
+        with transaction.atomic():
+            # Before the send, so that only the update below lies between the server's "accepted" and our commit.
+            _articles_record(message, content)
+            channel.send(prepared)
     except TransientSendError as error:
         return _retry_later(message, str(error), now)
     except PermanentSendError as error:
@@ -266,8 +315,20 @@ def _send(message: Message, now: datetime) -> str:
     )
     if sent != 1:  # cannot happen while we hold the lock; if it ever does, the log must say so
         logger.error("Message %s was sent but was no longer queued", message.pk)
-    content.record_sent(message)
     return Outcome.SENT
+
+
+def _articles_record(message: Message, content: Content) -> None:
+    """What was sent to whom, for the practitioner to see: rolled back with the send if the send fails."""
+    if content.articles:
+        appointment = message.appointment
+        article_shares_record(
+            patient=appointment.patient,
+            appointment=appointment,
+            matches=content.articles,
+            channel="email",
+            message_id=message.pk,
+        )
 
 
 def _retry_later(message: Message, error: str, now: datetime) -> str:

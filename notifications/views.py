@@ -18,7 +18,7 @@ from notifications.services import message_retry
 from patients.models import Patient
 from patients.services import communication_preference_withdraw
 
-_WHAT = {"education": "educational emails", "reminders": "appointment reminders"}
+_WHAT = {"education": "educational emails"}
 
 
 # csrf_exempt: RFC 8058's one-click POST comes from the mail provider, with no cookie; the signed token in the

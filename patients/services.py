@@ -194,6 +194,8 @@ def communication_preferences_set(
 def communication_preference_withdraw(*, patient: Patient, what: str, actor: Actor) -> None:
     """The patient followed an email's unsubscribe link: "education" or "reminders" stops."""
     field = {"education": "education_opt_in", "reminders": "reminders_opt_in"}[what]
+    if not getattr(patient, field):
+        return  # already off: a replayed one-click POST changes nothing and records nothing
     with transaction.atomic():
         _communication_preferences_set(patient, **{field: False})
         audit_write(actor, "patient.preferences", patient_id=patient.pk, detail=f"{what} off (email link)")

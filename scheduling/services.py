@@ -615,7 +615,7 @@ def _reschedule(
     current = Appointment.objects.select_related("service", "patient", "location", "practitioner").get(pk=current.pk)
     moved = f"moved from {before} to {_when(current)}" + _OUTSIDE[current.outside_hours]
     _audit(actor, "appointment.reschedule", current, moved)
-    messages_for_move(appointment=current, now=now)
+    messages_for_move(appointment=current, online=source == Source.ONLINE, now=now)
     return current
 
 

@@ -100,10 +100,7 @@ def test_the_confirmation_goes_out_on_the_next_sweep_with_the_visit_and_its_link
     assert "Wednesday, March 3, 2027 at 10:00 AM (EST)" in email.body
     assert "/manage/" in email.body
     assert "/intake/" in email.body, "no intake yet: the link to fill it in"
-    assert (
-        email.extra_headers["Message-ID"]
-        == f"<meridian-message-{messages(booked)[Kind.CONFIRMATION, 0].pk}@testserver>"
-    )
+    assert email.extra_headers["Message-ID"] == f"<{messages(booked)[Kind.CONFIRMATION, 0].uid}@testserver>"
     ((filename, calendar, mimetype),) = email.attachments
     assert filename == "appointment.ics"
     assert mimetype.startswith("text/calendar")
@@ -432,7 +429,7 @@ def test_the_appointment_page_lists_its_messages(booked, client):
 
 
 def refuse_with(error: Exception):
-    def send(message, content, address):
+    def send(prepared):
         raise error
 
     return send
@@ -478,3 +475,72 @@ def test_without_consent_to_articles_the_follow_up_has_none_and_no_unsubscribe_h
     follow_up = mail.outbox[-1]
     assert "/learn/" not in follow_up.body
     assert "List-Unsubscribe" not in follow_up.extra_headers
+
+
+def test_an_undone_check_in_gets_its_reminders_back(booked, time_machine):
+    time_machine.move_to(local(2027, 3, 2, 15), tick=False)  # Tuesday: Wednesday's card was checked in by mistake
+    appointment_set_status(appointment=booked, status=Appointment.Status.ARRIVED)
+    appointment_set_status(appointment=booked, status=Appointment.Status.BOOKED)
+
+    time_machine.move_to(WEDNESDAY_10 - timedelta(hours=2), tick=False)
+    sweep()
+
+    assert sent_subjects()[-1] == "Reminder: Follow-up acupuncture, Wed 3 Mar at 10 AM"
+
+
+def test_a_message_that_cannot_be_prepared_fails_for_staff_to_see_instead_of_looping(booked, monkeypatch):
+    def broken(message, now):
+        raise ValueError("a template bug")
+
+    monkeypatch.setattr(outbox, "message_content", broken)
+    sweep()
+
+    confirmation = messages(booked)[Kind.CONFIRMATION, 0]
+    assert confirmation.status == Status.FAILED
+    assert confirmation.last_error == "Could not be prepared (ValueError); the worker's log says why."
+
+
+def test_a_line_break_typed_into_a_name_does_not_break_the_email(booked, follow_up):
+    follow_up.name = "Follow-up\nacupuncture"
+    follow_up.save()
+    sweep()
+
+    assert sent_subjects() == ["Booked: Follow-up acupuncture, Wed 3 Mar at 10 AM"]
+
+
+def test_an_unforeseen_sending_error_is_retried_not_lost(booked, monkeypatch):
+    from notifications.channels import CHANNELS, classify
+
+    def explode(prepared):
+        raise classify(RuntimeError("the backend did something odd"))
+
+    monkeypatch.setattr(CHANNELS["email"], "send", explode)
+    sweep()
+
+    confirmation = messages(booked)[Kind.CONFIRMATION, 0]
+    assert (confirmation.status, confirmation.attempts) == (Status.PENDING, 1)
+    assert confirmation.last_error == "Sending failed (RuntimeError)."
+
+
+def test_a_message_tried_and_failing_until_it_went_stale_is_shown_as_failed(booked, monkeypatch, time_machine):
+    from notifications.channels import CHANNELS
+
+    monkeypatch.setattr(CHANNELS["email"], "send", refuse_with(TransientSendError("The mail server said 421.")))
+    sweep()
+    time_machine.move_to(WEDNESDAY_10 + timedelta(minutes=1), tick=False)
+    sweep()
+
+    confirmation = messages(booked)[Kind.CONFIRMATION, 0]
+    assert confirmation.status == Status.FAILED
+    assert confirmation.last_error == "The mail server said 421."
+
+
+def test_a_patient_moving_online_into_tomorrow_is_news_for_the_front_desk(booked, clinic):
+    clinic.email = "desk@example.org"
+    clinic.save()
+    sweep()
+    appointment_reschedule(appointment=booked, start=local(2027, 3, 2, 15), by_staff=False)
+    sweep()
+
+    staff = [email.subject for email in mail.outbox if email.to == ["desk@example.org"]]
+    assert staff == ["Online booking Tue 2 Mar at 3 PM: A.M. with Mei Chen, L.Ac."]

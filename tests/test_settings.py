@@ -21,6 +21,7 @@ GOOD = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp://127.0.0.1:1025",
     "SITE_URL": "https://booking.example.org",
+    "DEFAULT_FROM_EMAIL": "Meridian Acupuncture <hello@example.org>",
     "INTAKE_ENCRYPTION_KEYS": "McdXYdQapUpH46iMfNFkv9dBGBsUUeKa8_RmnkZfIzw=",
 }
 REPORT = """
@@ -91,6 +92,7 @@ def test_it_starts_with_no_environment_at_all_when_debug_is_on():
         ("REDIS_URL", None),  # with DEBUG off: tasks must reach the workers
         ("EMAIL_URL", None),  # with DEBUG off: patients' email must not end up in the logs
         ("SITE_URL", None),  # with DEBUG off: emails would link nowhere
+        ("DEFAULT_FROM_EMAIL", None),  # with DEBUG off: a placeholder sender would bounce
         ("INTAKE_ENCRYPTION_KEYS", None),  # with DEBUG off: no key derived from SECRET_KEY
         ("INTAKE_ENCRYPTION_KEYS", "not-a-fernet-key"),
     ],
