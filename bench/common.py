@@ -27,6 +27,8 @@ _ENVIRONMENT = {
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "REDIS_URL": "redis://127.0.0.1:6379/0",  # required with DEBUG off; the benchmarks send no task
     "EMAIL_URL": "memorymail://",
+    "SITE_URL": "http://127.0.0.1:8000",  # required with DEBUG off; emails link to it
+    "DEFAULT_FROM_EMAIL": "Meridian Acupuncture <bookings@example.org>",  # required with DEBUG off
     "INTAKE_ENCRYPTION_KEYS": "ATXEA42igRfzLqvl_4ZAYj1ZLF0KGLA09HwXGDLKVEc=",  # required with DEBUG off; bench only
     "DEBUG": "0",
     "BOOKING_THROTTLE_RATE": "none",

@@ -1,14 +1,17 @@
 """Shared actors: the Downtown clinic in New York, Dr Chen who works weekdays 09:00-17:00, and Alice."""
 
+from collections.abc import Iterator
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 from rest_framework.test import APIClient
 
+from notifications.channels import CHANNELS
 from patients.services import PatientDetails
 from scheduling.models import Clinic
 from tests.factories import LocationFactory, PractitionerFactory, RoomFactory, ServiceFactory, weekly_hours
+from tests.smtp_sink import SmtpSink
 
 NEW_YORK = ZoneInfo("America/New_York")
 WEEKDAYS = range(5)
@@ -32,6 +35,26 @@ def _static_files_without_collectstatic(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_email_connection_from_another_test():
+    """The email channel keeps its connection for the life of the process; each test starts without one."""
+    CHANNELS["email"].close()
+    yield
+    CHANNELS["email"].close()
+
+
+@pytest.fixture
+def smtp_sink(settings) -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback (tests/smtp_sink.py), with Django's SMTP backend pointed at it."""
+    with SmtpSink() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = sink.port
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        yield sink
 
 
 @pytest.fixture
