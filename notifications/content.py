@@ -119,12 +119,13 @@ def _for_staff(message: Message, clinic: Clinic, zone: ZoneInfo, context: dict[s
     return Content(subject=_subject(message.kind, context), recipient_email=clinic.email, zone=zone, context=context)
 
 
+# Subjects show on lock screens and in shared inboxes: the clinic and the time, never the treatment.
 _SUBJECTS = {
-    Kind.CONFIRMATION: "Booked: {service_name}, {when}",
-    Kind.REMINDER: "Reminder: {service_name}, {when}",
-    Kind.INTAKE_NUDGE: "Before your first visit on {when}: your health questionnaire",
+    Kind.CONFIRMATION: "Booked: {clinic_name}, {when}",
+    Kind.REMINDER: "Reminder: {clinic_name}, {when}",
+    Kind.INTAKE_NUDGE: "Before your first visit on {when}: your questionnaire",
     Kind.CHANGE: "Changed: your appointment is now {when}",
-    Kind.CANCELLATION: "Cancelled: {service_name}, {when}",
+    Kind.CANCELLATION: "Cancelled: your appointment on {when}",
     Kind.FOLLOW_UP: "After your visit: a few notes from {clinic_name}",
     Kind.STAFF_BOOKING: "Online booking {when}: {patient_initials} with {practitioner_name}",
     Kind.STAFF_CANCELLATION: "Cancelled online {when}: {patient_initials} with {practitioner_name}",

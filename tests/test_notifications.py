@@ -68,7 +68,7 @@ def test_a_first_visit_a_week_ahead_gets_a_nudge_72_hours_before_while_the_intak
     time_machine.move_to(nudge.due_at + timedelta(minutes=1), tick=False)
     sweep()
 
-    assert any("health questionnaire" in subject for subject in sent_subjects())
+    assert any("questionnaire" in subject for subject in sent_subjects())
     nudge.refresh_from_db()
     assert nudge.status == Status.SENT
 
@@ -96,7 +96,7 @@ def test_the_confirmation_goes_out_on_the_next_sweep_with_the_visit_and_its_link
 
     (email,) = mail.outbox
     assert email.to == ["alice@example.org"]
-    assert email.subject == "Booked: Follow-up acupuncture, Wed 3 Mar at 10 AM"
+    assert email.subject == "Booked: Meridian Acupuncture, Wed 3 Mar at 10 AM"
     assert "Wednesday, March 3, 2027 at 10:00 AM (EST)" in email.body
     assert "/manage/" in email.body
     assert "/intake/" in email.body, "no intake yet: the link to fill it in"
@@ -126,6 +126,7 @@ def test_no_message_says_anything_from_the_intake(dr_chen, follow_up, alice, mon
     assert len(mail.outbox) == 3  # confirmation, 48 h and 2 h reminders
     assert "/learn/" in mail.outbox[0].body
     for email in mail.outbox:
+        assert follow_up.name not in email.subject, "a subject shows on a lock screen: the treatment stays inside"
         everything = email.body + "".join(str(content) for content, _type in email.alternatives)
         for secret in (REASON, "Warfarin", "Paul Moreau", "Walk the dog", "anticoagulant", "blood thinner"):
             assert secret.lower() not in everything.lower()
@@ -191,7 +192,7 @@ def test_a_move_before_the_confirmation_went_out_confirms_the_new_time_instead(b
     appointment_reschedule(appointment=booked, start=local(2027, 3, 4, 15), by_staff=True)
     sweep()
 
-    assert sent_subjects() == ["Booked: Follow-up acupuncture, Thu 4 Mar at 3 PM"]
+    assert sent_subjects() == ["Booked: Meridian Acupuncture, Thu 4 Mar at 3 PM"]
 
 
 def test_a_completed_visit_is_followed_up_at_ten_the_next_morning(booked, time_machine):
@@ -251,7 +252,7 @@ def test_the_48_hour_reminder_is_48_real_hours_before_a_visit_the_day_after_dst_
     assert not any(s.startswith("Reminder") for s in sent_subjects())
     time_machine.move_to(local(2027, 3, 13, 8, 0), tick=False)
     sweep()
-    assert sent_subjects()[-1] == "Reminder: Follow-up acupuncture, Mon 15 Mar at 9 AM"
+    assert sent_subjects()[-1] == "Reminder: Meridian Acupuncture, Mon 15 Mar at 9 AM"
 
 
 def test_the_follow_up_is_at_ten_local_time_across_the_autumn_change(dr_chen, follow_up, alice, time_machine):
@@ -335,7 +336,7 @@ def test_a_message_whose_task_was_lost_is_queued_again(booked, time_machine, set
     time_machine.move_to(local(2027, 3, 1, 8) + timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS + 1))
     sweep()
 
-    assert sent_subjects() == ["Booked: Follow-up acupuncture, Wed 3 Mar at 10 AM"]
+    assert sent_subjects() == ["Booked: Meridian Acupuncture, Wed 3 Mar at 10 AM"]
 
 
 def test_the_front_desk_hears_of_an_online_booking_and_cancellation_for_tomorrow(
@@ -412,7 +413,7 @@ def test_the_front_desk_sees_what_failed_and_can_try_it_again(booked, client, mo
     client.post(f"/desk/messages/{confirmation.pk}/retry/")
     monkeypatch.undo()
     sweep()
-    assert sent_subjects() == ["Booked: Follow-up acupuncture, Wed 3 Mar at 10 AM"]
+    assert sent_subjects() == ["Booked: Meridian Acupuncture, Wed 3 Mar at 10 AM"]
     assert "Every message has been delivered" in client.get("/desk/messages/").content.decode()
 
 
@@ -485,7 +486,7 @@ def test_an_undone_check_in_gets_its_reminders_back(booked, time_machine):
     time_machine.move_to(WEDNESDAY_10 - timedelta(hours=2), tick=False)
     sweep()
 
-    assert sent_subjects()[-1] == "Reminder: Follow-up acupuncture, Wed 3 Mar at 10 AM"
+    assert sent_subjects()[-1] == "Reminder: Meridian Acupuncture, Wed 3 Mar at 10 AM"
 
 
 def test_a_message_that_cannot_be_prepared_fails_for_staff_to_see_instead_of_looping(booked, monkeypatch):
@@ -500,12 +501,12 @@ def test_a_message_that_cannot_be_prepared_fails_for_staff_to_see_instead_of_loo
     assert confirmation.last_error == "Could not be prepared (ValueError); the worker's log says why."
 
 
-def test_a_line_break_typed_into_a_name_does_not_break_the_email(booked, follow_up):
-    follow_up.name = "Follow-up\nacupuncture"
-    follow_up.save()
+def test_a_line_break_typed_into_a_name_does_not_break_the_email(booked, clinic):
+    clinic.name = "Meridian\nAcupuncture"
+    clinic.save()
     sweep()
 
-    assert sent_subjects() == ["Booked: Follow-up acupuncture, Wed 3 Mar at 10 AM"]
+    assert sent_subjects() == ["Booked: Meridian Acupuncture, Wed 3 Mar at 10 AM"]
 
 
 def test_an_unforeseen_sending_error_is_retried_not_lost(booked, monkeypatch):

@@ -79,7 +79,7 @@ def test_the_confirmation_is_text_and_html_with_the_visit_as_a_calendar_file(boo
     email = only(smtp_sink)
     assert smtp_sink.deliveries[0].recipients == ("alice@example.org",)
     assert email["To"] == "alice@example.org"
-    assert email["Subject"] == "Booked: Follow-up acupuncture, Wed 3 Mar at 10 AM"
+    assert email["Subject"] == "Booked: Meridian Acupuncture, Wed 3 Mar at 10 AM"
     assert email["Reply-To"] == clinic_inbox
     assert email["Message-ID"] == f"<{message(booked, Kind.CONFIRMATION).uid}@testserver>"
     assert email.get_content_type() == "multipart/mixed"
