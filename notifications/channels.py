@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -33,7 +33,7 @@ class Channel(Protocol):
         """Where this message goes ('' when there is nowhere: no clinic inbox for a staff notice)."""
 
     def prepare(self, message: "Message", content: "Content", address: str) -> Any:
-        """Render the message completely, so that whatever cannot be rendered fails here, before any send."""
+        """Render the message from its templates, so that one that cannot be rendered fails here, before any send."""
 
     def send(self, prepared: Any) -> None:
         """Deliver, or raise TransientSendError / PermanentSendError."""
@@ -50,9 +50,7 @@ class EmailChannel:
         return content.recipient_email
 
     def prepare(self, message: "Message", content: "Content", address: str) -> EmailMultiAlternatives:
-        email = self.compose(message, content, address)
-        email.message()  # builds the MIME: a header no email may carry (a newline in a name) is refused here
-        return email
+        return self.compose(message, content, address)
 
     def send(self, prepared: EmailMultiAlternatives) -> None:
         email = prepared
@@ -138,6 +136,8 @@ def classify(error: Exception) -> Exception:
     if isinstance(error, smtplib.SMTPResponseException):
         permanent = isinstance(error, _PERMANENT) and error.smtp_code >= 500
         return (PermanentSendError if permanent else TransientSendError)(f"The mail server said {error.smtp_code}.")
+    if isinstance(error, BadHeaderError):  # a header no email may carry: the same every time
+        return PermanentSendError(f"The email could not be built ({error}).")
     if isinstance(error, smtplib.SMTPException | OSError):
         return TransientSendError(f"The mail server could not be reached ({type(error).__name__}).")
     # Unforeseen: tried again a few times, then failed and shown to staff, rather than lost in a loop.

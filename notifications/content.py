@@ -27,6 +27,7 @@ Kind = Message.Kind
 STAFF_KINDS = (Kind.STAFF_BOOKING, Kind.STAFF_CANCELLATION)
 _WITH_CALENDAR = (Kind.CONFIRMATION, Kind.CHANGE, Kind.CANCELLATION)
 _WITH_ARTICLES = (Kind.CONFIRMATION, Kind.FOLLOW_UP)
+_OFFER_INTAKE = (Kind.CONFIRMATION, Kind.REMINDER, Kind.INTAKE_NUDGE)
 _UNSUBSCRIBE_SALT = "meridian.unsubscribe"
 
 
@@ -83,9 +84,9 @@ def _for_patient(message: Message, clinic: Clinic, zone: ZoneInfo, context: dict
         "first_name": patient.first_name,
         "manage_url": _absolute("booking:manage", token),
         "calendar_url": _absolute("booking:manage-calendar", token),
-        "intake_url": "" if patient.intakes.exists() else _absolute("booking:manage-intake", token),
+        "intake_url": _intake_url(message.kind, patient, token),
         "rebook_url": _absolute("booking:practitioners", appointment.service.slug),
-        "first_visit": is_first_visit(appointment),
+        "first_visit": message.kind == Kind.CONFIRMATION and is_first_visit(appointment),
     }
     articles = _articles(message, patient)
     context["articles"] = [
@@ -107,6 +108,13 @@ def _for_patient(message: Message, clinic: Clinic, zone: ZoneInfo, context: dict
         unsubscribe_url=unsubscribe,
         articles=articles,
     )
+
+
+def _intake_url(kind: str, patient: Patient, token: str) -> str:
+    """The link to fill in the intake, in the messages that offer it while it is missing."""
+    if kind not in _OFFER_INTAKE or patient.intakes.exists():
+        return ""
+    return _absolute("booking:manage-intake", token)
 
 
 def _for_staff(message: Message, clinic: Clinic, zone: ZoneInfo, context: dict[str, Any]) -> Content:

@@ -11,7 +11,9 @@ queued again for the next attempt. One window remains, between the mail server's
 (the update that marks the row sent): a crash exactly there sends the message again, under the same Message-ID.
 """
 
+import contextlib
 import logging
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -238,25 +240,31 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> str:
         return _send(message, now)
 
 
+# The database connections already told to end abandoned sends (once per connection, not once per message).
+_timeout_set: "weakref.WeakSet[object]" = weakref.WeakSet()
+
+
 def _end_abandoned_sends() -> None:
     """If this worker's machine vanishes mid-send, PostgreSQL ends its transaction after this long, so the row's
     lock does not wait for TCP keepalive (hours). Longer than any send: each SMTP step times out sooner."""
-    if connection.vendor == "postgresql":
-        seconds = max(120, 6 * settings.EMAIL_TIMEOUT)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, true)", [f"{seconds}s"])
+    if connection.vendor != "postgresql" or connection.connection in _timeout_set:
+        return
+    seconds = max(120, 6 * settings.EMAIL_TIMEOUT)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false)", [f"{seconds}s"])
+    _timeout_set.add(connection.connection)
 
 
 def _lock_queued(message_id: int) -> Message | None:
-    # skip_locked: a second copy of the task (a redelivery) leaves at once instead of waiting on the first.
-    return (
-        Message.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related(
-            "appointment__patient", "appointment__service", "appointment__practitioner", "appointment__location"
+    # skip_locked: a second copy of the task (a redelivery) leaves at once instead of waiting on the first. The
+    # row alone is locked (a join under FOR UPDATE costs more), then its appointment is read once.
+    queued = Message.objects.select_for_update(skip_locked=True).filter(pk=message_id, status=Status.QUEUED)
+    message = next(iter(queued.order_by()[:1]), None)
+    if message is not None:
+        message.appointment = Appointment.objects.select_related("patient", "service", "practitioner", "location").get(
+            pk=message.appointment_id
         )
-        .filter(pk=message_id, status=Status.QUEUED)
-        .first()
-    )
+    return message
 
 
 def _why_not(message: Message, now: datetime) -> str:
@@ -288,10 +296,9 @@ def _why_not(message: Message, now: datetime) -> str:
 def _send(message: Message, now: datetime) -> str:
     channel = channel_for(message.channel)
     try:
-        with transaction.atomic():  # a savepoint: a failure here must not take the outcome's write with it
-            content = message_content(message, now)
-            address = channel.address(message, content)
-            prepared = channel.prepare(message, content, address) if address else None
+        content = message_content(message, now)
+        address = channel.address(message, content)
+        prepared = channel.prepare(message, content, address) if address else None
     except Exception as error:
         # A bug, or a name in the admin that no email header takes: retrying would fail the same way, forever.
         logger.exception("Message %s could not be prepared", message.pk)
@@ -301,8 +308,9 @@ def _send(message: Message, now: datetime) -> str:
         _settle(message, Status.SKIPPED, "Not sent: there is no address to send it to.")
         return Outcome.SKIPPED
     try:
-        with transaction.atomic():
-            # Before the send, so that only the update below lies between the server's "accepted" and our commit.
+        # A savepoint only when there is something to undo: the articles recorded before the send (so that only
+        # the update below lies between the server's "accepted" and our commit) go if the send fails.
+        with transaction.atomic() if content.articles else contextlib.nullcontext():
             _articles_record(message, content)
             channel.send(prepared)
     except TransientSendError as error:
