@@ -7,6 +7,7 @@ sweeper, the send task and the outbox rows stay as they are.
 
 import contextlib
 import smtplib
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -39,12 +40,17 @@ class Channel(Protocol):
         """Deliver, or raise TransientSendError / PermanentSendError."""
 
 
+# A connection idle longer than this is asked whether it is still open before a message goes over it.
+_IDLE_CHECK_AFTER_SECONDS = 15
+
+
 class EmailChannel:
     """Email through Django's configured backend (SMTP from EMAIL_URL, the console under `make run`, memory in
     tests). One connection is kept open per worker process: opening one per message would cap throughput."""
 
     def __init__(self) -> None:
         self._connection = None
+        self._last_used = 0.0
 
     def address(self, message: "Message", content: "Content") -> str:
         return content.recipient_email
@@ -53,16 +59,10 @@ class EmailChannel:
         return self.compose(message, content, address)
 
     def send(self, prepared: EmailMultiAlternatives) -> None:
-        email = prepared
-        reused = self._connection is not None
+        # No second try here after a failure: the server may have taken the message before the line dropped, and
+        # a retry would send it twice. The outbox tries again later; a kept connection is checked before reuse.
         try:
-            self._deliver(email)
-        except smtplib.SMTPServerDisconnected as error:
-            self.close()
-            if not reused:
-                raise classify(error) from error
-            # The connection kept from an earlier message was closed by the server while idle: one fresh try.
-            self._deliver_or_raise(email)
+            self._deliver(prepared)
         except Exception as error:
             self.close()
             raise classify(error) from error
@@ -91,18 +91,26 @@ class EmailChannel:
         return email
 
     def _deliver(self, email: EmailMultiAlternatives) -> None:
+        if self._connection is not None and time.monotonic() - self._last_used > _IDLE_CHECK_AFTER_SECONDS:
+            self._close_if_dead()
         if self._connection is None:
             self._connection = get_connection(fail_silently=False)
             self._connection.open()
         email.connection = self._connection
         email.send(fail_silently=False)
+        self._last_used = time.monotonic()
 
-    def _deliver_or_raise(self, email: EmailMultiAlternatives) -> None:
+    def _close_if_dead(self) -> None:
+        """A connection kept idle may have been closed by the server (most do after a minute or a few): ask it."""
+        smtp = getattr(self._connection, "connection", None)  # None for the console and memory backends
+        if smtp is None:
+            return
         try:
-            self._deliver(email)
-        except Exception as error:
+            alive = smtp.noop()[0] == 250
+        except (smtplib.SMTPException, OSError):
+            alive = False
+        if not alive:
             self.close()
-            raise classify(error) from error
 
     def close(self) -> None:
         """Drop the kept connection; the next message opens a new one (tests pointing at another server, too)."""

@@ -5,6 +5,7 @@ Alice books with Dr Chen on Monday morning (2027-03-01, 08:00 in New York) for W
 `send_due_notifications` (one foreground sweep), into Django's SMTP backend.
 """
 
+import socket
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -238,3 +239,37 @@ def test_no_message_on_the_wire_says_anything_from_the_intake(alice_came_for_her
         readable = everything_readable(delivery).lower()
         for detail in HEALTH_DETAILS:
             assert detail.lower() not in readable, (delivery.email["Subject"], detail)
+
+
+def test_a_kept_connection_the_server_closed_while_idle_is_replaced_before_the_next_message(
+    booked, smtp_sink: SmtpSink, time_machine
+):
+    from notifications.channels import CHANNELS
+
+    sweep()  # the confirmation opens the connection the worker keeps
+    channel = CHANNELS["email"]
+    channel._connection.connection.sock.shutdown(socket.SHUT_RDWR)  # the server hung up while it sat idle
+    channel._last_used -= 60
+
+    time_machine.move_to(WEDNESDAY_10 - timedelta(hours=48), tick=False)
+    sweep()
+
+    assert [delivery.email["Subject"] for delivery in smtp_sink.deliveries] == [
+        "Booked: Meridian Acupuncture, Wed 3 Mar at 10 AM",
+        "Reminder: Meridian Acupuncture, Wed 3 Mar at 10 AM",
+    ]
+
+
+def test_a_connection_that_drops_during_a_send_is_not_retried_at_once(booked, smtp_sink: SmtpSink, time_machine):
+    """The server may have taken the message before the line dropped: the outbox tries again later, not now."""
+    from notifications.channels import CHANNELS
+
+    sweep()
+    CHANNELS["email"]._connection.connection.sock.shutdown(socket.SHUT_RDWR)  # used just now: not checked
+
+    time_machine.move_to(WEDNESDAY_10 - timedelta(hours=48), tick=False)
+    sweep()
+
+    reminder = message(booked, Kind.REMINDER, 48 * 60)
+    assert (reminder.status, reminder.attempts) == (Status.PENDING, 1)
+    assert len(smtp_sink.deliveries) == 1
