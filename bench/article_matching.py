@@ -1,15 +1,22 @@
-"""How well and how fast articles are matched to intakes: accuracy on the evaluation set, and time per match.
+"""How well and how fast articles are matched to intakes: accuracy on the evaluation sets, and time per match.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m bench.article_matching
 
-The demo library (education/demo/articles/, 11 articles) is imported into the benchmark database; every intake of
-tests/education/eval_intakes.yaml (free text, pain areas, stress, sleep, service, and the article a practitioner
-would pick) is matched. Measured in the same run, the baseline is a naive matcher: the article sharing the most
-distinct words with the patient's text (no stemming, no vocabulary, no structured answers).
+The demo library (education/demo/articles/, 11 articles) is imported into the benchmark database and every intake
+of each evaluation set (free text, pain areas, stress, sleep, service, and the article a practitioner would pick)
+is matched:
+- tests/education/eval_intakes.yaml, the original 38: the vocabulary and the scoring were tuned while looking at
+  them (its phrases are in education/vocabulary.py), so this figure flatters the matcher;
+- tests/education/heldout_intakes.yaml, 24 written later without reading the vocabulary and committed before the
+  matcher ran on them, and tests/education/check_intakes.yaml, 12 more written at the same time: the honest figures.
+
+Measured in the same run, the baseline is a naive matcher: the article sharing the most distinct words with the
+patient's text (no stemming, no vocabulary, no structured answers). Since the baseline sees the text alone, the
+ranker is also scored on the text alone ("text only": no areas, stress, sleep or service), for a fair comparison.
 
 Rows: the ranker alone on an index built once (education/ranking.py); `articles_for_text` (the selector: one query
-to check that the library is unchanged, then the ranker); building the index, which happens once per change of
-the library.
+to check that the library is unchanged, then the ranker), its queries counted; building the index, which happens
+once per change of the library.
 """
 
 import statistics
@@ -17,22 +24,30 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bench.common import Row, bench_database, print_table, time_calls
-from education.html import html_text
-from education.models import Article
 from education.ranking import STOPWORDS, Document, LibraryIndex, PatientQuery, words
 from education.selectors import articles_for_text, library_index
 from education.services import DEMO_ARTICLES, articles_import_files
 
-EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "education" / "eval_intakes.yaml"
-TOP1_TARGET = 0.9
+SETS = Path(__file__).resolve().parent.parent / "tests" / "education"
+# (name, files, the ranker's top-1 target as the tests gate it)
+EVAL_SETS = (
+    ("original (tuned on)", ("eval_intakes.yaml",), 0.9),
+    ("held-out", ("heldout_intakes.yaml",), None),
+    ("check (held-out too)", ("check_intakes.yaml",), None),
+    ("held-out + check", ("heldout_intakes.yaml", "check_intakes.yaml"), 0.8),
+)
 ROUNDS = 20  # each intake matched this many times for the timing rows
 
 Matcher = Callable[[dict], list[str]]
 
 
-def query_of(intake: dict) -> PatientQuery:
+def query_of(intake: dict, *, text_only: bool = False) -> PatientQuery:
+    if text_only:
+        return PatientQuery(intake["reason"])
     areas = tuple(intake.get("areas") or ())
     return PatientQuery(intake["reason"], areas, intake.get("stress"), intake.get("sleep"), intake.get("service"))
 
@@ -63,35 +78,59 @@ def per_match_samples(match: Matcher, intakes: Sequence[dict]) -> list[float]:
     return samples
 
 
+def queries_per_match(match: Matcher, intakes: Sequence[dict]) -> int:
+    """The most SQL queries one match made (the library's index already built)."""
+    most = 0
+    for intake in intakes:
+        with CaptureQueriesContext(connection) as captured:
+            match(intake)
+        most = max(most, len(captured.captured_queries))
+    return most
+
+
 def main() -> None:
-    intakes = yaml.safe_load(EVAL_SET.read_text())
+    sets = [
+        (name, [intake for file in files for intake in yaml.safe_load((SETS / file).read_text())], target)
+        for name, files, target in EVAL_SETS
+    ]
+    intakes = sets[0][1]
     with bench_database():
         articles_import_files([DEMO_ARTICLES])
-        documents = [
-            Document(a.slug, a.title, a.summary, html_text(a.body_html), tuple(t.slug for t in a.topics.all()))
-            for a in Article.objects.filter(published=True).prefetch_related("topics")
-        ]
+        documents = list(library_index().index.documents)  # the selector's own documents
         index = LibraryIndex(documents)
         naive = naive_matcher(documents)
 
         def ranker(intake: dict) -> list[str]:
             return [found.key for found in index.rank(query_of(intake), limit=3)]
 
+        def ranker_text_only(intake: dict) -> list[str]:
+            return [found.key for found in index.rank(query_of(intake, text_only=True), limit=3)]
+
         def selector(intake: dict) -> list[str]:
             query = query_of(intake)
             found = articles_for_text(query.text, query.areas, query.stress, query.sleep, query.service, limit=3)
             return [match.article.slug for match in found]
 
-        library_index()  # built once here, as the first match after a change of the library builds it
-        measured = {name: accuracy(match, intakes) for name, match in (("naive", naive), ("ranker", ranker))}
-        assert accuracy(selector, intakes) == measured["ranker"], "the selector and the ranker disagree"
+        matchers = (
+            ("naive keyword overlap (baseline)", naive),
+            ("ranker, text only", ranker_text_only),
+            ("ranker (BM25F + topics)", ranker),
+        )
+        measured = {(name, label): accuracy(match, found) for name, found, _ in sets for label, match in matchers}
+        for name, found, _ in sets:
+            assert accuracy(selector, found) == measured[(name, "ranker (BM25F + topics)")], (
+                "selector and ranker differ"
+            )
 
         baseline = Row("naive keyword overlap (baseline)", per_match_samples(naive, intakes))
-        top1 = measured["ranker"][0]
         builds = time_calls(lambda: LibraryIndex(documents), repeat=50)
         rows = [
             Row("ranker alone (BM25F + topics), per match", per_match_samples(ranker, intakes)),
-            Row("articles_for_text (selector), per match", per_match_samples(selector, intakes), queries=1),
+            Row(
+                "articles_for_text (selector), per match",
+                per_match_samples(selector, intakes),
+                queries=queries_per_match(selector, intakes),
+            ),
             Row(f"index build, {len(documents)} articles (once per library change)", builds),
         ]
         print_table(
@@ -100,17 +139,20 @@ def main() -> None:
             baseline,
             notes=[f"{len(intakes)} intakes x {ROUNDS} rounds; {len(documents)} published articles."],
         )
-        print("\n### Article matching: accuracy on the evaluation set\n")
-        print("| matcher | intakes | top-1 | top-3 | target | met |")
-        print("|---|---:|---:|---:|---|---|")
-        for name, label in (("naive", "naive keyword overlap (baseline)"), ("ranker", "ranker (BM25F + topics)")):
-            first, three = measured[name]
-            met = "-" if name == "naive" else ("yes" if first >= TOP1_TARGET else "**NO**")
-            target = "-" if name == "naive" else f"top-1 ≥ {TOP1_TARGET:.0%}"
-            print(f"| {label} | {len(intakes)} | {first:.1%} | {three:.1%} | {target} | {met} |")
-        ratio = top1 / measured["naive"][0] if measured["naive"][0] else float("inf")
+        print("\n### Article matching: accuracy on the evaluation sets\n")
+        print("| set | matcher | intakes | top-1 | top-3 | target | met |")
+        print("|---|---|---:|---:|---:|---|---|")
+        for name, found, target in sets:
+            for label, _match in matchers:
+                first, three = measured[(name, label)]
+                gated = target is not None and label.startswith("ranker (")
+                met = ("yes" if first >= target else "**NO**") if gated else "-"
+                print(
+                    f"| {name} | {label} | {len(found)} | {first:.1%} | {three:.1%} "
+                    f"| {f'top-1 ≥ {target:.0%}' if gated else '-'} | {met} |"
+                )
         median = statistics.median(rows[0].samples)
-        print(f"\nTop-1 accuracy, ranker / baseline: {ratio:.1f}x. Median match: {median:.3f} ms (ranker).")
+        print(f"\nMedian match: {median:.3f} ms (ranker). The held-out rows are the honest accuracy.")
 
 
 if __name__ == "__main__":

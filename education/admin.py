@@ -1,14 +1,39 @@
-"""The library in the admin: managers edit and withdraw articles; what was shared with whom is read-only history."""
+"""The library in the admin: managers edit and withdraw articles; what was shared with whom is read-only history.
 
+Slugs are fixed where something else depends on them: a topic's slug is one of the matcher's vocabulary
+(education/vocabulary.py), chosen when the topic is added; an article's slug is in links already emailed to
+patients, so it is set once, when the article is created.
+"""
+
+from django import forms
 from django.contrib import admin
 
 from education.models import Article, ArticleShare, Topic
+from education.vocabulary import CONCEPTS
+
+
+class TopicAddForm(forms.ModelForm):
+    slug = forms.ChoiceField(
+        choices=[(concept.slug, f"{concept.slug} ({concept.name})") for concept in CONCEPTS],
+        help_text="The matcher's topics (education/vocabulary.py); a new topic starts there.",
+    )
+
+    class Meta:
+        model = Topic
+        fields = ("slug", "name")
 
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
     list_display = ("name", "slug")
-    prepopulated_fields = {"slug": ("name",)}
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = TopicAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        return ("slug",) if obj is not None else ()
 
 
 @admin.register(Article)
@@ -16,9 +41,14 @@ class ArticleAdmin(admin.ModelAdmin):
     list_display = ("title", "published", "reading_minutes", "updated_at")
     list_filter = ("published", "topics")
     search_fields = ("title", "summary")
-    prepopulated_fields = {"slug": ("title",)}
     filter_horizontal = ("topics",)
-    readonly_fields = ("source", "created_at", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        fixed = ("source", "created_at", "updated_at")
+        return ("slug", *fixed) if obj is not None else fixed
+
+    def get_prepopulated_fields(self, request, obj=None) -> dict:
+        return {"slug": ("title",)} if obj is None else {}
 
 
 @admin.register(ArticleShare)

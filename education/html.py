@@ -1,4 +1,4 @@
-"""Article HTML: Markdown rendered, every body sanitized with one allow-list, and a body's plain text for ranking.
+"""Article HTML: every body sanitized with one allow-list, and a body's plain text for ranking.
 
 No ORM here. Imported blog posts are untrusted HTML; the allow-list is small on purpose (no images, no tables, no
 styles, no classes): an article page loads nothing from elsewhere and looks like the rest of the clinic's pages.
@@ -6,7 +6,6 @@ styles, no classes): an article page loads nothing from elsewhere and looks like
 
 from html.parser import HTMLParser
 
-import markdown
 import nh3
 
 ALLOWED_TAGS = frozenset(
@@ -23,16 +22,14 @@ _CLEANER = nh3.Cleaner(
     url_schemes={"http", "https", "mailto", "tel"},
     link_rel="noopener noreferrer nofollow",
 )
-_BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "br", "hr", "div"})
+# The elements that make a block of an article (the importer keeps each as one); the plain text breaks a line at
+# these and at list items, line breaks and divs.
+BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "blockquote", "pre", "hr"})
+_LINE_BREAKS = BLOCK_TAGS | {"li", "br", "div"}
 
 
 def html_sanitize(fragment: str) -> str:
     return _CLEANER.clean(fragment).strip()
-
-
-def markdown_render(text: str) -> str:
-    """Markdown to HTML, sanitized: a Markdown file may carry raw HTML, which Markdown passes through."""
-    return html_sanitize(markdown.markdown(text, extensions=["sane_lists"], output_format="html"))
 
 
 class _TextCollector(HTMLParser):
@@ -41,11 +38,11 @@ class _TextCollector(HTMLParser):
         self.parts: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in _BLOCK_TAGS:
+        if tag in _LINE_BREAKS:
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _BLOCK_TAGS:
+        if tag in _LINE_BREAKS:
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:

@@ -3,6 +3,12 @@
 `article_file_parse(path)` gives an `ImportedArticle` (title, slug, summary, sanitized body, reading time, topics and
 what was removed); `education.services.article_import` stores it, idempotently by its source.
 
+The source, what makes importing the same post again an update, is (first found): the front matter's `source:`, the
+HTML page's canonical address (or og:url), else "slug:" and the post's slug (the front matter's `slug:`, else made
+from the title). Never the file's name or folder: the same export imported again from another folder updates the
+same articles, and two posts that are both called `index.md` stay two articles. A post retitled without a `slug:`
+or `source:` becomes a new article.
+
 The steps, in order:
 1. decode (UTF-8, else Windows-1252) and repair mojibake: UTF-8 bytes that an exporter decoded with the wrong
    codepage ("solutionsโ€”like" for "solutions—like": Windows-874, the Thai codepage; "donâ€™t": Windows-1252);
@@ -24,7 +30,7 @@ import markdown
 import yaml
 from django.utils.text import slugify
 
-from education.html import DROPPED_WITH_CONTENT, html_sanitize, html_text
+from education.html import BLOCK_TAGS, DROPPED_WITH_CONTENT, html_sanitize, html_text
 from education.ranking import topics_suggest
 from education.vocabulary import CONCEPTS
 
@@ -32,6 +38,9 @@ SUFFIXES = (".md", ".markdown", ".html", ".htm", ".txt")
 WORDS_PER_MINUTE = 200
 SUMMARY_CHARACTERS = 220
 SLUG_CHARACTERS = 80
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a blog post is a few kilobytes; a bigger file is not one (or not only one)
+# What the /learn/<slug>/ route accepts (Django's slug converter): a slug outside it cannot be linked to.
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 KNOWN_TOPICS = frozenset(concept.slug for concept in CONCEPTS)
 
 
@@ -41,7 +50,7 @@ class ImportFailed(ValueError):
 
 @dataclass(frozen=True)
 class ImportedArticle:
-    source: str  # what makes re-importing the same post an update: front matter `source`, canonical URL, file name
+    source: str  # what makes re-importing the same post an update: front matter `source`, canonical URL, "slug:..."
     title: str
     slug: str
     summary: str
@@ -194,7 +203,6 @@ _FURNITURE_NAMES = re.compile(
     re.IGNORECASE,
 )
 _FURNITURE_TAGS = DROPPED_WITH_CONTENT | {"nav", "aside", "footer", "header", "figure", "head", "input", "label"}
-_BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "blockquote", "pre", "hr"}
 _INLINE_TAGS = {"a", "b", "strong", "em", "i", "span", "code", "small", "u", "abbr", "cite", "q", "mark", "sub", "sup"}
 _VOID_TAGS = {"br", "hr", "img", "input", "meta", "link", "source", "wbr", "area", "col", "embed", "param", "track"}
 _HEADING_OF = {"h1": "h1", "h2": "h2", "h3": "h3", "h4": "h4", "h5": "h4", "h6": "h4"}
@@ -239,7 +247,7 @@ class _BlockParser(HTMLParser):
             if tag != "head":
                 self.skipped.append(_element_name(tag, attributes))
             return
-        if self._block is None and tag in _BLOCK_TAGS:
+        if self._block is None and tag in BLOCK_TAGS:
             self._flush_loose()
             self._block = (_HEADING_OF.get(tag, tag), len(self._open))
             self._html.append(f"<{_HEADING_OF.get(tag, tag)}>")
@@ -363,21 +371,44 @@ _SHARE_WORDS = frozenset(
     re.findall(r"\w+", "share shares on to via this it facebook twitter x linkedin pinterest whatsapp email print")
     + re.findall(r"\w+", "tweet pin reddit tumblr telegram pocket copy link like")
 )
+# (kind, the longest block it may be, pattern). Phrases that only furniture uses ("your email address will not be
+# published") may sit in a longer block; shapes that a sentence can also start with ("Next, the practitioner...",
+# "Published studies on...", "Read more about needles in...") only count as a whole short line of that exact shape.
 _RULES = (
-    ("placeholder text (lorem ipsum)", re.compile(r"lorem ipsum|dolor sit amet|consectetur adipiscing", re.I)),
+    ("placeholder text (lorem ipsum)", 600, re.compile(r"lorem ipsum|dolor sit amet|consectetur adipiscing", re.I)),
     (
         "comment form",
+        600,
         re.compile(
             r"your email address will not be published|required fields are marked|save my name, email|"
             r"notify me of (new|follow-up) (comments|posts)|^post comment$|you must be logged in to post",
             re.I,
         ),
     ),
-    ("posted by/in line", re.compile(r"^(posted|published|written|filed|tagged)\b.{0,120}\b(by|in|on|under)\b", re.I)),
-    ("cookie notice", re.compile(r"\bcookies?\b.*\b(accept|consent|agree|we use|uses)\b|\bwe use cookies\b", re.I)),
+    (
+        "posted by/in line",
+        160,
+        # "Posted by Ana", "Published on 3 May 2019 by Ana in Wellness", "Filed under: Sleep": the verb, maybe a
+        # date, then at once by/in/on/under ("Published studies on..." and "Written notes by..." are sentences).
+        re.compile(r"^(posted|published|written|filed|tagged)(\s+on\s+[^.!?]{1,40}?)?\s+(by|in|on|under)\b", re.I),
+    ),
+    (
+        "cookie notice",
+        300,
+        re.compile(r"\bcookies?\b.*\b(accept|consent|agree|we use|uses)\b|\bwe use cookies\b", re.I),
+    ),
     (
         "post navigation",
-        re.compile(r"^(read more|continue reading|(\u00ab|\u2039)?\s*(previous|next)( post| article)?)\b", re.I),
+        120,
+        # "Read more", "Continue reading →", "« Previous post", "Next article: Sleep and stress", "Next »".
+        re.compile(
+            r"^(read more|continue reading)\W*$|"
+            r"^(continue reading)\s+\S.*(\u2192|\u00bb|\u203a|>)$|"
+            r"^(\u00ab|\u2039|\u2190|<)?\s*(previous|next|older|newer)(\s+(post|article|entry|story))?\W*$|"
+            r"^(\u00ab|\u2039|\u2190|<)?\s*(previous|next|older|newer)\s+(post|article|entry|story)\b[^.!?]*$|"
+            r"^[^.!?]{1,100}\s(\u2192|\u00bb|\u203a)$",
+            re.I,
+        ),
     ),
 )
 
@@ -392,8 +423,8 @@ def furniture_kind(block: Block) -> str | None:
         return f"sidebar: {text.rstrip(':')}"
     if (set(re.findall(r"[a-z]+", bare)) <= _SHARE_WORDS and "share" in bare) or bare in {"tweet", "pin it"}:
         return "share buttons"
-    for kind, pattern in _RULES:
-        if len(text) < 600 and pattern.search(text):
+    for kind, longest, pattern in _RULES:
+        if len(text) <= longest and pattern.search(text):
             return kind
     return None
 
@@ -433,6 +464,21 @@ def summary_of(blocks: list[Block]) -> str:
     if len(summary) > SUMMARY_CHARACTERS:
         summary = summary[:SUMMARY_CHARACTERS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     return summary
+
+
+def slug_declared(meta: dict) -> str | None:
+    """The front matter's `slug`, which must be usable in a link as it is: it is never silently changed, since a
+    clinic that names a slug wants its old links to keep working."""
+    if meta.get("slug") is None:
+        return None
+    slug = str(meta["slug"]).strip()
+    if not _SLUG.match(slug) or len(slug) > SLUG_CHARACTERS:
+        suggestion = slug_of(slug)
+        raise ImportFailed(
+            f"the slug {slug[:100]!r} cannot be used in a link: letters, digits and hyphens only, at most "
+            f"{SLUG_CHARACTERS} characters (for example {suggestion!r})"
+        )
+    return slug
 
 
 def slug_of(title: str) -> str:
@@ -502,9 +548,8 @@ def _demoted(block: Block) -> Block:
     return Block("h2", re.sub(r"^<h1>|</h1>$", lambda m: m.group().replace("1", "2"), block.html), block.text)
 
 
-def article_parse(text: str, *, kind: str, source: str) -> ImportedArticle:
-    """One export's text, of `kind` (".md", ".html" or ".txt"), as an article; `source` is used when the file
-    names none (its front matter `source`, or an HTML page's canonical address, comes first)."""
+def article_parse(text: str, *, kind: str) -> ImportedArticle:
+    """One export's text, of `kind` (".md", ".html" or ".txt"), as an article (its source: see the module's notes)."""
     text, repaired = mojibake_repair(text)
     meta, text = front_matter(text) if kind in (".md", ".markdown") else ({}, text)
     parsed = _parsed(text, kind, meta)
@@ -519,10 +564,11 @@ def article_parse(text: str, *, kind: str, source: str) -> ImportedArticle:
     body_text = html_text(body_html)
     summary = str(meta.get("summary") or "").strip() or summary_of(blocks)
     declared = _declared_topics(meta)
+    slug = slug_declared(meta) or slug_of(title)
     return ImportedArticle(
-        source=str(meta.get("source") or parsed.canonical or source).strip()[:300],
+        source=str(meta.get("source") or parsed.canonical or f"slug:{slug}").strip()[:300],
         title=title[:200],
-        slug=str(meta.get("slug") or "").strip() or slug_of(title),
+        slug=slug,
         summary=summary,
         body_html=body_html,
         reading_minutes=reading_minutes(body_text),
@@ -535,11 +581,13 @@ def article_parse(text: str, *, kind: str, source: str) -> ImportedArticle:
 
 
 def article_file_parse(path: Path) -> ImportedArticle:
-    """Read one export file; the file's name is its source unless the file names one."""
+    """Read one export file (at most MAX_FILE_BYTES)."""
     kind = path.suffix.lower()
     if kind not in SUFFIXES:
         raise ImportFailed(f"not an article export (expected {', '.join(SUFFIXES)})")
-    return article_parse(decoded(path.read_bytes()), kind=".txt" if kind == ".txt" else kind, source=path.name)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ImportFailed(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: not a single blog post")
+    return article_parse(decoded(path.read_bytes()), kind=kind)
 
 
 def article_files(paths: list[Path]) -> list[Path]:

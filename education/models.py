@@ -29,7 +29,8 @@ class Article(models.Model):
     topics = models.ManyToManyField(Topic, blank=True, related_name="articles")
     reading_minutes = models.PositiveSmallIntegerField(default=1)
     published = models.BooleanField(default=True)
-    # What an import recognises the article by (a file name or the post's address); empty for one written here.
+    # What an import recognises the post by (its address, else "slug:<slug>": education/importing.py); empty for
+    # an article written in the admin.
     source = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)

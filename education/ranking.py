@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from education.html import html_text
 from education.vocabulary import AREA_TOPICS, CONCEPTS, SERVICE_TOPICS, SLEEP_TOPIC_WEIGHT, STRESS_QUIET
 
 K1 = 1.2
@@ -196,6 +197,12 @@ class Document:
     summary: str
     body: str  # plain text
     topics: tuple[str, ...]  # topic slugs
+
+    @classmethod
+    def of_html(cls, key: str, title: str, summary: str, body_html: str, topics: Sequence[str]) -> "Document":
+        """An article as stored or imported (a sanitized HTML body): the one way the selector, the evaluation test
+        and the benchmark make a Document."""
+        return cls(key, title, summary, html_text(body_html), tuple(topics))
 
 
 @dataclass(frozen=True)

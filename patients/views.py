@@ -78,9 +78,7 @@ def _patient_context(request: HttpRequest, patient: Patient) -> dict:
         "no_shows": sum(a.status == Status.NO_SHOW for a in visits),
         "late_cancellations": sum(a.late_cancellation for a in visits),
         "notes": patient.staff_notes.select_related("author")[:50],
-        "shared_articles": articles_shared_with(patient),
-        # A reason names intake topics ("matches: fertility"): only for the roles that read the intake itself.
-        "shows_share_reasons": reads_intake_answers(request.role),
+        "shared_articles": articles_shared_with(patient, request.user),
         **_intake_shown(request, patient, "patient page"),
     }
 

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from backend.audit import actor_of, audit_record
 from backend.errors import Conflict, ServiceError
 from backend.pages import client_key, rate_limited
-from education.selectors import ArticleMatch, articles_for_appointment
-from education.services import article_shares_record
+from education.selectors import ArticleMatch
+from education.services import articles_suggest_on_manage_page
 from notifications.calendar import appointment_calendar_download, practitioner_feed
 from patients.encryption import decrypt, encrypt
 from patients.forms import IntakeForm
@@ -307,17 +307,18 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     late = inside_late_window(appointment, timezone.now(), clinic)
     context = {"appointment": appointment, "clinic": clinic, "token": token, "late": late}
     context["has_intake"] = appointment.intakes.exists()
-    context["articles"] = _suggested_reading(appointment)
+    context["articles"] = _suggested_reading(request, appointment)
     return render(request, "booking/manage.html", context)
 
 
-def _suggested_reading(appointment: Appointment) -> list[ArticleMatch]:
-    """Up to three articles for this visit, recorded as shown on this page (once per appointment and article)."""
-    if appointment.status == Appointment.Status.CANCELLED or appointment.patient_id is None:
+def _suggested_reading(request: HttpRequest, appointment: Appointment) -> list[ArticleMatch]:
+    """A HEAD request shows no page: nothing is chosen (no intake read). A prefetch may never be shown: the articles
+    are chosen but not recorded as shown."""
+    if request.method == "HEAD":
         return []
-    matches = articles_for_appointment(appointment, link_only=True)
-    article_shares_record(patient=appointment.patient, appointment=appointment, matches=matches, channel="manage_page")
-    return matches
+    prefetch = "prefetch" in (request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")).lower()
+    actor = actor_of(request, by_patient_link=True)
+    return articles_suggest_on_manage_page(appointment, actor, record=not prefetch)
 
 
 @never_cache

@@ -1,16 +1,18 @@
-"""Matching with the database: Alice's real (encrypted) intake picks her articles, the read is audited as the
-system's, shares are recorded once per message and once per appointment page, the manage page shows them, Dr Chen
-sees what was shared on Alice's page, and `match_articles` prints its table."""
+"""Matching with the database: Alice's real (encrypted) intake picks her articles, the read is audited (as the
+system's for an email, as the link holder's on the manage page), shares are recorded once per message and once per
+appointment page, the manage page shows them, Dr Chen sees what was shared on Alice's page and the front desk does
+not, the matcher's index follows every change of the library, and `match_articles` prints its table."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from backend.api.permissions import FRONT_DESK, PRACTITIONER
+from backend.api.permissions import FRONT_DESK, MANAGER, PRACTITIONER
 from backend.models import AuditEntry
-from education.models import Article, ArticleShare
-from education.selectors import articles_for_appointment, articles_for_text, library_index
+from education.models import Article, ArticleShare, Topic
+from education.selectors import articles_for_appointment, articles_for_text, articles_shared_with, library_index
 from education.services import DEMO_ARTICLES, article_shares_record, articles_import_files
 from patients.services import intake_submit
 from scheduling.manage_tokens import manage_token
@@ -80,16 +82,41 @@ def test_without_an_intake_the_service_alone_decides_and_nothing_is_read(
     assert not AuditEntry.objects.filter(action="intake.read").exists()
 
 
-def test_it_never_offers_an_unpublished_article_and_rebuilds_its_index_when_the_library_changes(library):
-    before = library_index()
+def test_it_never_offers_an_unpublished_article_even_one_withdrawn_by_update(library):
     assert articles_for_text("migraine")[0].article.slug == "headaches-and-migraine"
 
-    Article.objects.filter(slug="headaches-and-migraine").update(published=False)
-    assert library_index() is before  # update() leaves updated_at alone: the cached index is kept ...
-    Article.objects.get(slug="headaches-and-migraine").save()  # ... a save is what a change looks like
+    Article.objects.filter(slug="headaches-and-migraine").update(published=False)  # no save(), no new updated_at
 
-    assert library_index() is not before
     assert "headaches-and-migraine" not in [match.article.slug for match in articles_for_text("migraine")]
+
+
+def test_an_edit_saved_with_a_clock_behind_the_last_one_is_still_seen(library):
+    newest = Article.objects.latest("updated_at")
+    library_index()
+    skewed = newest.updated_at - timedelta(minutes=5)  # another web server's clock, five minutes slow
+
+    Article.objects.filter(slug="cupping-what-it-is").update(title="Cupping, explained", updated_at=skewed)
+
+    assert library_index().articles["cupping-what-it-is"].title == "Cupping, explained"
+
+
+def test_a_topic_taken_off_an_article_or_deleted_changes_what_is_offered(library):
+    cupping = Article.objects.get(slug="cupping-what-it-is")
+    assert "cupping-what-it-is" in [match.article.slug for match in articles_for_text("cupping marks")]
+
+    cupping.topics.remove(Topic.objects.get(slug="cupping"))  # an m2m change: the article itself is not saved
+    assert "cupping-what-it-is" not in [match.article.slug for match in articles_for_text("cupping marks")]
+
+    assert articles_for_text("bloated stomach")[0].article.slug == "digestive-health"
+    Topic.objects.filter(slug="digestion").delete()
+    assert "digestive-health" not in [match.article.slug for match in articles_for_text("bloated stomach")]
+
+
+def test_a_match_on_an_unchanged_library_costs_one_query(library, django_assert_num_queries):
+    library_index()
+
+    with django_assert_num_queries(1):
+        articles_for_text("my lower back", ["lower_back"], 8, "poor", "initial")
 
 
 def test_a_resent_message_records_its_articles_once(alices_visit):
@@ -112,6 +139,18 @@ def test_a_resent_message_records_its_articles_once(alices_visit):
     ]
 
 
+def test_it_counts_only_the_rows_it_inserted_when_another_worker_got_there_first(alices_visit, monkeypatch):
+    import education.services
+
+    matches = articles_for_appointment(alices_visit)
+    record = {"patient": alices_visit.patient, "appointment": alices_visit, "matches": matches, "channel": "email"}
+    article_shares_record(**record, message_id=41)
+    monkeypatch.setattr(education.services, "_already_shared", lambda *args: set())  # it looked before they wrote
+
+    assert article_shares_record(**record, message_id=41) == 0
+    assert ArticleShare.objects.filter(message_id=41).count() == 3
+
+
 def test_it_refuses_an_unknown_channel(alices_visit):
     with pytest.raises(ValueError, match="unknown channel"):
         article_shares_record(patient=alices_visit.patient, appointment=alices_visit, matches=[], channel="sms")
@@ -130,6 +169,30 @@ def test_the_manage_page_shows_alices_articles_and_records_them_once(client, ali
     assert REASON not in page
     shares = ArticleShare.objects.filter(appointment=alices_visit, channel="manage_page")
     assert shares.count() == 3
+
+
+def test_the_manage_page_reads_the_intake_as_the_link_holder(client, alices_visit):
+    client.get(f"/manage/{manage_token(alices_visit)}/")
+
+    read = AuditEntry.objects.get(action="intake.read")
+    assert (read.actor_kind, read.actor, read.detail) == (AuditEntry.Actor.PATIENT_LINK, None, "article matching")
+    assert read.client  # the keyed hash of the address the link was opened from
+    assert read.appointment_id == alices_visit.pk
+
+
+def test_a_head_request_reads_nothing_and_records_nothing(client, alices_visit):
+    response = client.head(f"/manage/{manage_token(alices_visit)}/")
+
+    assert response.status_code == 200
+    assert not AuditEntry.objects.filter(action="intake.read").exists()
+    assert not ArticleShare.objects.exists()
+
+
+def test_a_prefetched_page_shows_the_articles_but_records_none_as_shown(client, alices_visit):
+    page = client.get(f"/manage/{manage_token(alices_visit)}/", headers={"Sec-Purpose": "prefetch"}).content.decode()
+
+    assert "Suggested reading" in page
+    assert not ArticleShare.objects.exists()
 
 
 def test_a_cancelled_appointments_page_suggests_nothing(client, alices_visit):
@@ -159,22 +222,31 @@ def test_dr_chen_sees_what_was_shared_with_alice_and_why(client, alices_visit):
     assert "matches: lower back, stress" in page
 
 
-def test_the_front_desk_sees_the_titles_but_not_the_reasons(client, alices_visit):
-    matches = articles_for_appointment(alices_visit)
-    article_shares_record(
-        patient=alices_visit.patient, appointment=alices_visit, matches=matches, channel="email", message_id=7
-    )
-    client.force_login(StaffUserFactory(username="desk@example.org", role=FRONT_DESK))
+def test_the_front_desk_sees_nothing_of_what_was_shared(client, alices_visit):
+    share_by_email(alices_visit)
+    desk = StaffUserFactory(username="desk@example.org", role=FRONT_DESK)
+    client.force_login(desk)
 
     page = client.get(f"/desk/patients/{alices_visit.patient_id}/").content.decode()
 
-    assert "Lower back pain and sciatica: what acupuncture can and cannot do" in page
+    assert articles_shared_with(alices_visit.patient, desk) is None  # the selector decides, not the template
+    assert "Articles shared" not in page
+    assert "Lower back pain and sciatica" not in page
     assert "matches:" not in page
+
+
+def test_a_practitioner_who_does_not_treat_the_patient_sees_nothing_shared(alices_visit):
+    share_by_email(alices_visit)
+    stranger = StaffUserFactory(username="other@example.org", role=PRACTITIONER)
+    manager = StaffUserFactory(username="owner@example.org", role=MANAGER)
+
+    assert articles_shared_with(alices_visit.patient, stranger) is None
+    assert len(articles_shared_with(alices_visit.patient, manager)) == 3
 
 
 def test_a_patient_with_nothing_shared_shows_none(client, library, monday_morning):
     patient = PatientFactory()
-    client.force_login(StaffUserFactory(username="desk@example.org", role=FRONT_DESK))
+    client.force_login(StaffUserFactory(username="owner@example.org", role=MANAGER))
 
     page = client.get(f"/desk/patients/{patient.pk}/").content.decode()
 

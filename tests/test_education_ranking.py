@@ -1,21 +1,21 @@
 """The ranker alone (no database): normalisation, phrases and negation, typos, reasons that name topics only, and
-the quality gate: the article a practitioner would pick comes first for at least 90 % of the evaluation intakes."""
+the quality gates: the article a practitioner would pick comes first for at least 90 % of the original evaluation
+intakes (which the vocabulary was tuned on) and for at least 80 % of the held-out ones (which it was not)."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 
-from education.html import html_text
 from education.importing import article_file_parse, article_files
 from education.ranking import Document, LibraryIndex, PatientQuery, concept_hits, stem, tokens, topics_suggest
 from education.services import DEMO_ARTICLES
 
-EVAL_SET = Path(__file__).resolve().parent / "education" / "eval_intakes.yaml"
+SETS = Path(__file__).resolve().parent / "education"
 
 
-def eval_intakes() -> list[dict]:
-    return yaml.safe_load(EVAL_SET.read_text())
+def eval_intakes(name: str = "eval_intakes.yaml") -> list[dict]:
+    return yaml.safe_load((SETS / name).read_text())
 
 
 def query_of(intake: dict) -> PatientQuery:
@@ -27,7 +27,7 @@ def query_of(intake: dict) -> PatientQuery:
 def demo_index() -> LibraryIndex:
     articles = [article_file_parse(path) for path in article_files([DEMO_ARTICLES])]
     return LibraryIndex(
-        Document(article.slug, article.title, article.summary, html_text(article.body_html), article.topics)
+        Document.of_html(article.slug, article.title, article.summary, article.body_html, article.topics)
         for article in articles
     )
 
@@ -108,13 +108,29 @@ def test_the_evaluation_set_is_large_and_varied_enough():
     assert len({intake["reason"] for intake in intakes}) == len(intakes)
 
 
+def top1_misses(index: LibraryIndex, intakes: list[dict]) -> list[tuple]:
+    ranked = [(intake, [found.key for found in index.rank(query_of(intake), limit=3)]) for intake in intakes]
+    return [(intake["reason"], intake["expected"], got) for intake, got in ranked if got[:1] != [intake["expected"]]]
+
+
 def test_it_picks_the_practitioners_article_first_for_at_least_90_percent_of_the_evaluation_set(demo_index):
     intakes = eval_intakes()
-    misses = [
-        (intake["reason"], intake["expected"], [found.key for found in demo_index.rank(query_of(intake), limit=3)])
-        for intake in intakes
-    ]
-    misses = [(reason, expected, got) for reason, expected, got in misses if got[:1] != [expected]]
+    misses = top1_misses(demo_index, intakes)
 
     accuracy = 1 - len(misses) / len(intakes)
     assert accuracy >= 0.9, f"top-1 accuracy {accuracy:.0%}; misses:\n" + "\n".join(map(str, misses))
+
+
+def test_it_picks_the_practitioners_article_first_for_at_least_80_percent_of_the_held_out_intakes(demo_index):
+    # The honest gate. These 36 intakes (heldout_intakes.yaml and check_intakes.yaml) were written without reading
+    # education/vocabulary.py and committed before the matcher ran on them, and nothing has been tuned on them since
+    # (docs/benchmarks.md). First run: 22 of 24 and 9 of 12, 86 % together. 80 % on the two together (12-intake
+    # sets alone are too noisy to gate) leaves room for a changing library, not for a matcher that only knows the
+    # set it was tuned on.
+    intakes = eval_intakes("heldout_intakes.yaml") + eval_intakes("check_intakes.yaml")
+    misses = top1_misses(demo_index, intakes)
+
+    assert len(intakes) >= 30
+    assert len({intake["expected"] for intake in intakes}) == 11
+    accuracy = 1 - len(misses) / len(intakes)
+    assert accuracy >= 0.8, f"top-1 accuracy {accuracy:.0%}; misses:\n" + "\n".join(map(str, misses))

@@ -111,6 +111,10 @@ MATRIX = [
     cell("admin: audit log", "get", "/admin/backend/auditentry/", {"manager"}),
     cell("admin: patients", "get", "/admin/patients/patient/", {"manager"}),
     cell("admin: outbox", "get", "/admin/notifications/message/", {"manager"}),
+    cell("admin: articles", "get", "/admin/education/article/", {"manager"}),
+    cell("admin: write an article", "get", "/admin/education/article/add/", {"manager"}),
+    cell("admin: topics", "get", "/admin/education/topic/", {"manager"}),
+    cell("admin: articles shared with patients", "get", "/admin/education/articleshare/", {"manager"}),
     # The API
     cell("API: treatments", "get", "/api/v1/services/", set(ACTORS)),
     cell("API: practitioners", "get", "/api/v1/practitioners/", set(ACTORS)),

@@ -1,7 +1,10 @@
 """`python manage.py import_articles PATH...`: import a clinic's blog exports (.md, .html, .txt, or folders of them).
 
-Idempotent: a file imported again updates its article (by source), never duplicates it. Prints what it did with
-each file, including the page furniture it removed and the mojibake it repaired.
+Idempotent: a post imported again updates its article, never duplicates it. A post is recognised by its address
+(front matter `source:`, or an HTML page's canonical URL), else by its slug (front matter `slug:`, else made from
+the title): never by the file's name or folder, so the same export imported from another folder updates the same
+articles, and `a/index.md` and `b/index.md` are two articles. Prints what it did with each file, including the
+page furniture it removed and the mojibake it repaired.
 """
 
 from collections import Counter
@@ -15,12 +18,19 @@ OUTCOMES = ("created", "updated", "unchanged", "failed")
 
 
 class Command(BaseCommand):
-    help = "Import blog exports (.md, .html, .txt) into the article library; running it again updates them."
+    help = (
+        "Import blog exports (.md, .html, .txt) into the article library; running it again updates them. A post is "
+        "the same post when it has the same address (front matter source:, or the page's canonical URL), else the "
+        "same slug (front matter slug:, else made from the title); the file's name and folder do not matter. Give a "
+        "post a slug: or source: before retitling it, or it is imported as a new article."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", type=Path, help="export files, or folders of them")
         parser.add_argument(
-            "--unpublished", action="store_true", help="new articles start unpublished (to review in the admin)"
+            "--unpublished",
+            action="store_true",
+            help="new articles start unpublished (to review in the admin), whatever their front matter says",
         )
 
     def handle(self, *args: object, paths: list[Path], unpublished: bool, **options: object) -> None:
