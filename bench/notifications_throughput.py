@@ -100,22 +100,7 @@ def outbox(count: int) -> list[int]:
         )
         for n, patient in enumerate(patients)
     )
-    later = timezone.now() + timedelta(hours=1)  # made due when the run starts
-    reminders = Message.objects.bulk_create(
-        (
-            Message(
-                appointment=appointment,
-                kind=Message.Kind.REMINDER,
-                appointment_version=1,
-                lead_minutes=60 * (index + 1),
-                due_at=later,
-                stale_at=later + timedelta(hours=6),
-            )
-            for appointment in appointments
-            for index in range(PER_VISIT)
-        ),
-        batch_size=2000,
-    )
+    reminders = reminders_for(appointments)
     return [message.pk for message in reminders[:count]]
 
 
@@ -293,7 +278,6 @@ def in_process_sends(count: int, directory: Path, profile: bool) -> tuple[int, s
 def outbox_more(count: int) -> list[int]:
     """`count` more reminders on new appointments after the last one (for the in-process measurements)."""
     last = Appointment.objects.order_by("-start").first()
-    later = timezone.now() + timedelta(hours=1)
     step = last.blocked_until - last.start
     appointments = Appointment.objects.bulk_create(
         Appointment(
@@ -309,19 +293,28 @@ def outbox_more(count: int) -> list[int]:
         )
         for n in range(math.ceil(count / PER_VISIT))
     )
-    reminders = Message.objects.bulk_create(
-        Message(
-            appointment=appointment,
-            kind=Message.Kind.REMINDER,
-            appointment_version=1,
-            lead_minutes=60 * (index + 1),
-            due_at=later,
-            stale_at=later + timedelta(hours=6),
-        )
-        for appointment in appointments
-        for index in range(PER_VISIT)
-    )
+    reminders = reminders_for(appointments)
     return [message.pk for message in reminders[:count]]
+
+
+def reminders_for(appointments: list[Appointment]) -> list[Message]:
+    """PER_VISIT reminders for each appointment, due an hour from now (the run makes them due when it starts)."""
+    later = timezone.now() + timedelta(hours=1)
+    return Message.objects.bulk_create(
+        (
+            Message(
+                appointment=appointment,
+                kind=Message.Kind.REMINDER,
+                appointment_version=1,
+                lead_minutes=60 * (index + 1),
+                due_at=later,
+                stale_at=later + timedelta(hours=6),
+            )
+            for appointment in appointments
+            for index in range(PER_VISIT)
+        ),
+        batch_size=2000,
+    )
 
 
 # --- the report ----------------------------------------------------------------------------------------------
