@@ -14,7 +14,6 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import dateformat
 
-from education.models import Article
 from education.selectors import ArticleMatch, articles_for_appointment
 from notifications.calendar import appointment_calendar
 from notifications.models import Message
@@ -50,11 +49,11 @@ class Content:
     articles: list[ArticleMatch] = field(default_factory=list)
 
 
-def message_content(message: Message, now: datetime) -> Content:
+def message_content(message: Message) -> Content:
     appointment = message.appointment
     clinic = Clinic.load()
     zone = appointment.location.zone
-    context = _facts(appointment, clinic, zone) | {"kind": message.kind, "now": now}
+    context = _facts(appointment, clinic, zone)
     if message.kind in STAFF_KINDS:
         return _for_staff(message, clinic, zone, context)
     return _for_patient(message, clinic, zone, context)
@@ -67,12 +66,10 @@ def _facts(appointment: Appointment, clinic: Clinic, zone: ZoneInfo) -> dict[str
         "service_name": appointment.service.name,
         "practitioner_name": appointment.practitioner.name,
         "start": appointment.start.astimezone(zone),
-        "end": appointment.end.astimezone(zone),
         "location_name": location.name,
         "address_lines": [line.strip() for line in location.address.splitlines() if line.strip()],
         "directions": location.directions,
         "location_phone": location.phone or clinic.phone,
-        "site_url": settings.SITE_URL,
     }
 
 
@@ -83,14 +80,17 @@ def _for_patient(message: Message, clinic: Clinic, zone: ZoneInfo, context: dict
     context |= {
         "first_name": patient.first_name,
         "manage_url": _absolute("booking:manage", token),
-        "calendar_url": _absolute("booking:manage-calendar", token),
         "intake_url": _intake_url(message.kind, patient, token),
         "rebook_url": _absolute("booking:practitioners", appointment.service.slug),
         "first_visit": message.kind == Kind.CONFIRMATION and is_first_visit(appointment),
     }
     articles = _articles(message, patient)
     context["articles"] = [
-        {"title": match.article.title, "summary": match.article.summary, "url": _article_url(match.article)}
+        {
+            "title": match.article.title,
+            "summary": match.article.summary,
+            "url": _absolute("education:article", match.article.slug),
+        }
         for match in articles
     ]
     unsubscribe = _unsubscribe_url(patient.pk, "education") if articles else ""
@@ -151,10 +151,6 @@ def _articles(message: Message, patient: Patient) -> list[ArticleMatch]:
     if message.kind not in _WITH_ARTICLES or not patient.education_opt_in:
         return []
     return articles_for_appointment(message.appointment, limit=3)
-
-
-def _article_url(article: Article) -> str:
-    return settings.SITE_URL + reverse("education:article", args=[article.slug])
 
 
 def _absolute(name: str, *args: object) -> str:

@@ -46,11 +46,9 @@ _ABOUT_THE_TIME = (Kind.CONFIRMATION, Kind.REMINDER, Kind.INTAKE_NUDGE, Kind.CHA
 def messages_for_booking(*, appointment: Appointment, online: bool, now: datetime) -> None:
     """A new booking: confirmation now, the clinic's reminders, an intake nudge before a first visit, and a
     notice to the front desk when a patient booked online for today or tomorrow."""
-    clinic = Clinic.load()
     plans = [planning.at_once(Kind.CONFIRMATION, now, appointment.start)]
-    plans += _time_messages(appointment, now, clinic)
-    if online and planning.within_day_ahead(appointment.start, now, appointment.location.zone):
-        plans.append(planning.at_once(Kind.STAFF_BOOKING, now, appointment.start))
+    plans += _time_messages(appointment, now)
+    plans += _for_the_desk(Kind.STAFF_BOOKING, appointment, online, now)
     _write(appointment, plans)
 
 
@@ -64,17 +62,15 @@ def messages_for_move(*, appointment: Appointment, online: bool, now: datetime) 
         appointment=appointment, kind=Kind.CONFIRMATION, status__in=[Status.SENT, *_OPEN]
     ).exists()
     plans = [planning.at_once(Kind.CHANGE if told else Kind.CONFIRMATION, now, appointment.start)]
-    plans += _time_messages(appointment, now, Clinic.load())
-    if online and planning.within_day_ahead(appointment.start, now, appointment.location.zone):
-        plans.append(planning.at_once(Kind.STAFF_BOOKING, now, appointment.start))
+    plans += _time_messages(appointment, now)
+    plans += _for_the_desk(Kind.STAFF_BOOKING, appointment, online, now)
     _write(appointment, plans)
 
 
 def messages_for_cancellation(*, appointment: Appointment, by_patient: bool, now: datetime) -> None:
     _retire(appointment, "the appointment was cancelled")
     plans = [planning.at_once(Kind.CANCELLATION, now, appointment.start)]
-    if by_patient and planning.within_day_ahead(appointment.start, now, appointment.location.zone):
-        plans.append(planning.at_once(Kind.STAFF_CANCELLATION, now, appointment.start))
+    plans += _for_the_desk(Kind.STAFF_CANCELLATION, appointment, by_patient, now)
     _write(appointment, plans)
 
 
@@ -94,14 +90,21 @@ def messages_for_status(*, appointment: Appointment, now: datetime) -> None:
     if appointment.status == Appointment.Status.COMPLETED:
         _write(appointment, [planning.follow_up(appointment.end, appointment.location.zone)])
     elif appointment.status == Appointment.Status.BOOKED:
-        _write(appointment, _time_messages(appointment, now, Clinic.load()))
+        _write(appointment, _time_messages(appointment, now))
 
 
-def _time_messages(appointment: Appointment, now: datetime, clinic: Clinic) -> list[planning.Planned]:
-    plans = planning.reminders(appointment.start, now, clinic.reminder_hours)
+def _time_messages(appointment: Appointment, now: datetime) -> list[planning.Planned]:
+    plans = planning.reminders(appointment.start, now, Clinic.load().reminder_hours)
     if is_first_visit(appointment):
         plans += planning.intake_nudge(appointment.start, now)
     return plans
+
+
+def _for_the_desk(kind: str, appointment: Appointment, by_patient: bool, now: datetime) -> list[planning.Planned]:
+    """A notice to the front desk when a patient acted online on today's or tomorrow's calendar."""
+    if by_patient and planning.within_day_ahead(appointment.start, now, appointment.location.zone):
+        return [planning.at_once(kind, now, appointment.start)]
+    return []
 
 
 def _write(appointment: Appointment, plans: Iterable[planning.Planned]) -> None:
@@ -296,7 +299,7 @@ def _why_not(message: Message, now: datetime) -> str:
 def _send(message: Message, now: datetime) -> str:
     channel = channel_for(message.channel)
     try:
-        content = message_content(message, now)
+        content = message_content(message)
         address = channel.address(message, content)
         prepared = channel.prepare(message, content, address) if address else None
     except Exception as error:

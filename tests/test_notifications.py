@@ -490,7 +490,7 @@ def test_an_undone_check_in_gets_its_reminders_back(booked, time_machine):
 
 
 def test_a_message_that_cannot_be_prepared_fails_for_staff_to_see_instead_of_looping(booked, monkeypatch):
-    def broken(message, now):
+    def broken(message):
         raise ValueError("a template bug")
 
     monkeypatch.setattr(outbox, "message_content", broken)
